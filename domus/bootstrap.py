@@ -1,0 +1,128 @@
+"""The one place that wires settings, the database, the rule book and Prefect.
+
+Nothing here runs at import time: entry points call `bootstrap()` (CLI, web) and flows
+call `current()`, which builds the same thing once per process.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from domain.calendar import BelgianCalendar
+from domain.playbook import Playbook, PlaybookError, default_playbook, parse_playbook
+from domain.regions import region_rules
+from domain.rulebook import RuleBook
+from domus.settings import Settings
+from store.db import create_database_engine, migrate
+
+
+class ConfigurationError(Exception):
+    """Settings or an OCMW's file that Domus cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Domus:
+    settings: Settings
+    engine: Engine
+    rules: RuleBook
+
+
+def bootstrap(settings: Settings | None = None) -> Domus:
+    """Open (and migrate) the database and load the rules for these settings."""
+    settings = settings or Settings()
+    engine = create_database_engine(settings.database_url)
+    migrate(engine)
+    return Domus(settings, engine, build_rulebook(settings))
+
+
+_BUILT: dict[str, Domus] = {}
+
+
+def current() -> Domus:
+    """The process's Domus for the settings in the environment (flows and workers use
+    this); built once per distinct settings."""
+    settings = Settings()
+    key = settings.model_dump_json()
+    if key not in _BUILT:
+        _BUILT[key] = bootstrap(settings)
+    return _BUILT[key]
+
+
+def build_rulebook(settings: Settings) -> RuleBook:
+    """Region rules, the OCMW calendar with its closures, and the playbooks."""
+    default, per_ocmw = default_playbook(), {}
+    folder = settings.playbook_dir
+    if folder is not None:
+        if (folder / "default.toml").exists():
+            default = _read_playbook(folder / "default.toml")
+        per_ocmw = {path.stem: _read_playbook(path) for path in sorted(folder.glob("2*.toml"))}
+    return RuleBook(region_rules(settings.region), BelgianCalendar(settings.closures),
+                    default, per_ocmw)
+
+
+def _read_playbook(path: Path) -> Playbook:
+    try:
+        return parse_playbook(path.read_text(encoding="utf-8"))
+    except (OSError, PlaybookError) as exc:
+        raise ConfigurationError(f"{path}: {exc}") from None
+
+
+# -- Prefect ------------------------------------------------------------------------------
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_DATABASE_MIGRATE_ON_START": "false",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_TO_API_ENABLED": "false",
+}
+
+
+def configure_prefect(settings: Settings) -> None:
+    """Point Prefect at Domus's data directory before Prefect is imported. Values the
+    operator set in the environment win (e.g. PREFECT_API_URL for a real server)."""
+    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home.resolve()))
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    for name, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+def prepare_prefect(settings: Settings, say: Callable[[str], None]) -> None:
+    """Without a Prefect server, Prefect runs a temporary one on a SQLite file in its home;
+    set that file up once (16–25 s on a new machine) instead of on every start."""
+    configure_prefect(settings)
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    import prefect
+
+    stamp = Path(os.environ["PREFECT_HOME"]) / f".domus-migrated-{prefect.__version__}"
+    if stamp.exists():
+        return
+    say("Preparing Prefect's local database in "
+        f"{os.environ['PREFECT_HOME']} (first run only, about 20 seconds)…")
+    import anyio
+    from prefect.server.database.alembic_commands import alembic_upgrade
+    from prefect.utilities.asyncutils import run_sync_in_worker_thread
+
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    anyio.run(run_sync_in_worker_thread, alembic_upgrade)
+    stamp.touch()
+
+
+def run_flow(flow: Callable[..., Any], **parameters: Any) -> Any:
+    """Run a flow in this process with the flow-run heartbeat off (it costs a short sync
+    flow about a second and Domus's own database is the system of record)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        return flow(**parameters)
+
+
+def stderr_say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

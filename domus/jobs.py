@@ -1,0 +1,38 @@
+"""Batch jobs as the entry points start them: each one is one Prefect flow run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from domus.bootstrap import prepare_prefect, run_flow, stderr_say
+from domus.settings import Settings
+from services.intake import Progress
+from services.readers import UnreadableFile
+from services.summary import IntakeSummary
+from services.readers import SUFFIXES
+
+
+def check_notice_files(paths: Sequence[Path]) -> None:
+    """Refuse at once (exit 2) a path that is missing or of an unknown kind."""
+    for path in paths:
+        if not path.is_file():
+            raise UnreadableFile(f"{path}: no such file")
+        if path.suffix.lower() not in SUFFIXES:
+            raise UnreadableFile(f"{path}: unknown file type (expected .json, .jsonl or .csv)")
+
+
+def run_intake(settings: Settings, paths: Sequence[Path], *, now: datetime,
+               progress: Progress | None = None) -> IntakeSummary:
+    """One intake flow run over `paths`."""
+    check_notice_files(paths)
+    prepare_prefect(settings, stderr_say)
+    from workflows.intake import PROGRESS, intake_flow
+
+    token = PROGRESS.set(progress)
+    try:
+        result = run_flow(intake_flow, paths=[str(p.resolve()) for p in paths], now=now)
+    finally:
+        PROGRESS.reset(token)
+    return IntakeSummary.from_json(result)

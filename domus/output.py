@@ -1,0 +1,126 @@
+"""How the command line shows things to a person (with --json it prints the data instead)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from domain.routing import OCMWS
+
+
+def _ocmw(code: str | None) -> str:
+    if code is None:
+        return "triage"
+    ocmw = OCMWS.get(code)
+    return f"{code} {ocmw.name_fr}" if ocmw else code
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in [header, *rows]]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+def render_summary(summary: dict[str, Any]) -> str:
+    lines = [
+        f"received {summary['received']}: {summary['created']} opened a case, "
+        f"{summary['updated']} updated a known case, {summary['duplicates']} duplicates, "
+        f"{len(summary['quarantined'])} quarantined; {summary['triage']} wait in triage",
+    ]
+    for q in summary["quarantined"][:50]:
+        reasons = "; ".join(f"{e['field']}: {e['reason']}" for e in q["errors"])
+        lines.append(f"  quarantined {q['file']} record {q['record']} (line {q['line']}): "
+                     f"{reasons}")
+    if len(summary["quarantined"]) > 50:
+        lines.append(f"  … and {len(summary['quarantined']) - 50} more: see `domus quarantine`")
+    return "\n".join(lines)
+
+
+def _name(tenant: dict[str, Any]) -> str:
+    return " ".join(p for p in (tenant.get("first_name"), tenant.get("last_name")) if p)
+
+
+def render_cases(cases: list[dict[str, Any]]) -> str:
+    if not cases:
+        return "no cases"
+    rows = [[c["id"], _ocmw(c["ocmw"]), c["status"], c["docket_number"], _name(c["tenant"]),
+             (c["hearing_at"] or "")[:16], (c["eviction_at"] or "")[:10],
+             ",".join(f["code"] for f in c["flags"])] for c in cases]
+    return _table(rows, ["id", "ocmw", "status", "docket", "tenant", "hearing", "eviction",
+                         "flags"])
+
+
+def render_case(case: dict[str, Any]) -> str:
+    dwelling = case["dwelling"]
+    address = " ".join(str(p) for p in (dwelling["street"], dwelling["number"]) if p)
+    lines = [
+        f"case {case['id']}  {case['court']}  docket {case['docket_number']}",
+        f"  tenant    {_name(case['tenant'])} (language: {case['tenant']['language'] or '?'})",
+        f"  dwelling  {address}, {dwelling['postcode']} {dwelling['municipality']}",
+        f"  OCMW      {_ocmw(case['ocmw'])}   status {case['status']}",
+        f"  hearing   {case['hearing_at'] or '-'}   earliest eviction "
+        f"{case['earliest_eviction_on'] or '-'}   eviction {case['eviction_at'] or '-'}",
+    ]
+    if case.get("triage_reason"):
+        lines.append(f"  triage    {case['triage_reason']}")
+    lines += [f"  flag      {f['code']}: {f['detail']}" for f in case["flags"]]
+    lines.append("  notices")
+    lines += [f"    {n['received_on']}  {n['kind']}" for n in case["notices"]]
+    lines.append("  tasks")
+    lines += [f"    {t['due_on']}  {t['kind']:<22} {t['status']:<9} {t['assignee'] or ''}"
+              f"\n                {t['rule']}" for t in case["tasks"]]
+    return "\n".join(lines)
+
+
+def render_tasks(tasks: list[dict[str, Any]]) -> str:
+    if not tasks:
+        return "no open tasks"
+    rows = [[t["due_on"], t["kind"], t["case_id"], _ocmw(t["ocmw"]), t["docket_number"],
+             _name(t["tenant"]), t["assignee"] or "(team queue)"] for t in tasks]
+    return _table(rows, ["due", "task", "case", "ocmw", "docket", "tenant", "assignee"])
+
+
+def render_quarantine(entries: list[dict[str, Any]]) -> str:
+    if not entries:
+        return "quarantine is empty"
+    rows = [[str(e["id"]), e["file"], str(e["record"]), str(e["line"]),
+             "; ".join(f"{x['field']}: {x['reason']}" for x in e["errors"])[:90]]
+            for e in entries]
+    return _table(rows, ["id", "file", "record", "line", "reasons"]) + (
+        "\n\nshow one: domus quarantine show ID; correct it: "
+        "domus quarantine fix ID --set FIELD=VALUE")
+
+
+def render_quarantine_entry(entry: dict[str, Any]) -> str:
+    lines = [f"quarantine {entry['id']}: {entry['file']} record {entry['record']} "
+             f"(line {entry['line']}), {'resolved' if entry['resolved_at'] else 'open'}"]
+    lines += [f"  {e['field']}: {e['reason']}" for e in entry["errors"]]
+    lines += ["  raw text as received:", f"    {entry['raw']}"]
+    return "\n".join(lines)
+
+
+def render_triage(entries: list[dict[str, Any]]) -> str:
+    if not entries:
+        return "triage is empty"
+    rows = [[e["case_id"], e["docket_number"], f"{e['postcode']} {e['municipality']}",
+             e["reason"]] for e in entries]
+    return _table(rows, ["case", "docket", "address", "reason"]) + (
+        "\n\nroute one: domus triage resolve CASE_ID --ocmw NIS_CODE")
+
+
+@contextmanager
+def progress_bar(*, enabled: bool) -> Iterator[Callable[[int], None] | None]:
+    """A live count of ingested records on a terminal (stderr); nothing otherwise."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("ingesting: {task.completed:,} records"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("ingest", total=None)
+        yield lambda count: progress.advance(task, count)

@@ -1,0 +1,129 @@
+"""The two review queues of intake: quarantined records and cases waiting for triage.
+
+A quarantined record is corrected and re-ingested through the same chunk transaction as
+any file; the correction is a receipt of its own, so the original raw text stays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from domain.routing import OCMWS
+from domain.rulebook import RuleBook
+from services.intake import ingest_chunk
+from services.intake_store import ChunkStore
+from services.readers import RawRecord, SourceFile
+from services.summary import IntakeSummary
+from store import tables as t
+
+
+class ReviewError(LookupError):
+    """A queue entry that does not exist or cannot take this action."""
+
+
+def quarantined(connection: Connection, *, include_resolved: bool = False) -> list[dict[str, Any]]:
+    query = (select(t.quarantine, t.receipts.c.raw)
+             .join(t.receipts, t.receipts.c.id == t.quarantine.c.receipt_id)
+             .order_by(t.quarantine.c.id))
+    if not include_resolved:
+        query = query.where(t.quarantine.c.resolved_at.is_(None))
+    return [_entry(row) for row in connection.execute(query)]
+
+
+def quarantined_entry(connection: Connection, entry_id: int) -> dict[str, Any]:
+    row = connection.execute(
+        select(t.quarantine, t.receipts.c.raw)
+        .join(t.receipts, t.receipts.c.id == t.quarantine.c.receipt_id)
+        .where(t.quarantine.c.id == entry_id)
+    ).first()
+    if row is None:
+        raise ReviewError(f"quarantine entry {entry_id} not found")
+    return _entry(row)
+
+
+def _entry(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "file": row.source, "record": row.record_no, "line": row.line_no,
+            "errors": row.errors, "raw": row.raw, "data": row.data,
+            "created_at": row.created_at.isoformat(),
+            "resolved_at": row.resolved_at.isoformat() if row.resolved_at else None}
+
+
+def corrected_record(entry: dict[str, Any], changes: dict[str, str]) -> dict[str, Any]:
+    """The entry's record with `changes` ({"tenant.last_name": "Dupont"}) applied; an
+    empty value removes the field."""
+    if entry["data"] is None:
+        raise ReviewError(f"quarantine entry {entry['id']} could not be read as a record; "
+                          "give the whole corrected notice with --file")
+    record = json.loads(json.dumps(entry["data"]))
+    for path, value in changes.items():
+        *parents, leaf = path.split(".")
+        target = record
+        for part in parents:
+            target = target.setdefault(part, {})
+        if value == "":
+            target.pop(leaf, None)
+        else:
+            target[leaf] = value
+    return record
+
+
+def reingest(engine: Engine, entry_id: int, record: dict[str, Any], *, rules: RuleBook,
+             now: datetime) -> IntakeSummary:
+    """Ingest the corrected `record` of a quarantine entry; the entry is resolved when the
+    correction is accepted, and stays open (with the new reasons shown) when it is not."""
+    with engine.begin() as connection:
+        entry = quarantined_entry(connection, entry_id)
+        if entry["resolved_at"]:
+            raise ReviewError(f"quarantine entry {entry_id} was already resolved")
+        raw = json.dumps(record, ensure_ascii=False, sort_keys=True)
+        name = f"correction of {entry['file']} record {entry['record']} (quarantine {entry_id})"
+        source = SourceFile(name, hashlib.sha256(f"{entry_id}|{raw}".encode()).hexdigest())
+        batch_id = connection.execute(insert(t.batches).values(
+            source=name, sha256=source.sha256, started_at=now, finished_at=now)
+        ).inserted_primary_key[0]
+        summary = ingest_chunk(connection, source, batch_id, [RawRecord(1, 1, raw, record)],
+                               rules=rules, now=now)
+        if not summary.quarantined:
+            receipt_id = connection.scalar(select(t.receipts.c.id).where(
+                t.receipts.c.source_sha256 == source.sha256))
+            connection.execute(update(t.quarantine).where(t.quarantine.c.id == entry_id)
+                               .values(resolved_at=now, resolved_by_receipt_id=receipt_id))
+    return summary
+
+
+def triage_queue(connection: Connection) -> list[dict[str, Any]]:
+    rows = connection.execute(
+        select(t.triage, t.cases.c.court, t.cases.c.docket_number, t.cases.c.postcode,
+               t.cases.c.municipality, t.cases.c.street)
+        .join(t.cases, t.cases.c.id == t.triage.c.case_id)
+        .where(t.triage.c.resolved_at.is_(None)).order_by(t.triage.c.id)
+    )
+    return [{"case_id": r.case_id, "reason": r.reason, "court": r.court,
+             "docket_number": r.docket_number, "street": r.street, "postcode": r.postcode,
+             "municipality": r.municipality, "since": r.created_at.isoformat()} for r in rows]
+
+
+def resolve_triage(engine: Engine, case_id: str, ocmw: str, *, rules: RuleBook,
+                   now: datetime, note: str | None = None) -> None:
+    """Give a triage case its OCMW: its status, dates and tasks are assessed again with
+    that OCMW's playbook."""
+    if ocmw not in OCMWS:
+        raise ReviewError(f"--ocmw {ocmw}: not the NIS code of a Brussels OCMW "
+                          "(21001 Anderlecht … 21019 Woluwe-Saint-Pierre)")
+    with engine.begin() as connection:
+        waiting = connection.execute(select(t.triage.c.id).where(
+            t.triage.c.case_id == case_id, t.triage.c.resolved_at.is_(None))).first()
+        if waiting is None:
+            raise ReviewError(f"case {case_id} is not waiting in triage")
+        store = ChunkStore(connection, SourceFile("triage", ""), 0, now)
+        store.load_cases({case_id})
+        case = store.cases[case_id]
+        case.ocmw, case.touched = ocmw, True
+        store.write(rules)
+        connection.execute(update(t.triage).where(t.triage.c.id == waiting.id).values(
+            resolved_at=now, resolved_ocmw=ocmw, resolution=note))

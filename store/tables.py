@@ -1,0 +1,161 @@
+"""Domus's tables (SQLAlchemy Core). Domus's own database is the system of record.
+
+Every record ever received is a `receipts` row with its raw text verbatim; a valid one
+becomes (or repeats) a `notices` row; an invalid one also gets a `quarantine` row. Unique
+keys make every write idempotent: a receipt per (file digest, record number), a notice per
+fingerprint, a case per (court, docket), a task per (case, kind).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(500), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("summary", JSON),
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("batch_id", ForeignKey("batches.id"), nullable=False),
+    Column("source_sha256", String(64), nullable=False),
+    Column("record_no", Integer, nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("received_at", DateTime, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("fingerprint", String(32)),
+    UniqueConstraint("source_sha256", "record_no", name="uq_receipts_source_record"),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("court", String(500), nullable=False),
+    Column("docket_number", String(500), nullable=False),
+    Column("ocmw", String(5), index=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("tenant_first_name", String(500)),
+    Column("tenant_last_name", String(500), nullable=False),
+    Column("tenant_language", String(2)),
+    Column("street", String(500)),
+    Column("house_number", String(500)),
+    Column("box", String(500)),
+    Column("postcode", String(500)),
+    Column("municipality", String(500)),
+    Column("hearing_at", DateTime),
+    Column("earliest_eviction_on", Date),
+    Column("eviction_at", DateTime),
+    Column("first_received_on", Date, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fingerprint", String(32), nullable=False, unique=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("receipt_id", ForeignKey("receipts.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("received_on", Date, nullable=False),
+    Column("filed_on", Date),
+    Column("served_on", Date),
+    Column("hearing_at", DateTime),
+    Column("judgment_on", Date),
+    Column("notified_on", Date),
+    Column("eviction_at", DateTime),
+    Column("moratorium_lifted", Boolean, nullable=False),
+    Column("social_housing", Boolean, nullable=False),
+    Column("data", JSON, nullable=False),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("due_on", Date, nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("assignee", String(320)),
+    Column("rule", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("case_id", "kind", name="uq_tasks_case_kind"),
+)
+
+flags = Table(
+    "flags",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("raised_at", DateTime, nullable=False),
+    UniqueConstraint("case_id", "code", name="uq_flags_case_code"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("receipt_id", ForeignKey("receipts.id"), nullable=False, unique=True),
+    Column("source", String(500), nullable=False),
+    Column("record_no", Integer, nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("errors", JSON, nullable=False),
+    Column("data", JSON),  # the record as far as it could be read, for corrections
+    Column("created_at", DateTime, nullable=False),
+    Column("resolved_at", DateTime),
+    Column("resolved_by_receipt_id", ForeignKey("receipts.id")),
+)
+
+triage = Table(
+    "triage",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, unique=True),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("resolved_at", DateTime),
+    Column("resolved_ocmw", String(5)),
+    Column("resolution", Text),
+)
+
+Index("ix_tasks_status_due", tasks.c.status, tasks.c.due_on)
+Index("ix_quarantine_open", quarantine.c.resolved_at)
