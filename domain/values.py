@@ -91,7 +91,7 @@ def parse_flag(value: object) -> bool:
     """A yes/no cell: true/false, 1/0, ja/nee, oui/non; empty means no."""
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
+    text = "" if value is None else str(value).strip().lower()
     if text in _TRUE:
         return True
     if text in _FALSE or text == "":

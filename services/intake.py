@@ -34,7 +34,7 @@ def ingest_source(
 ) -> IntakeSummary:
     """Ingest every record of `source`; chunks are committed one by one, so memory stays
     flat and a killed batch resumes where it stopped when it is run again."""
-    batch_id = _start_batch(engine, source, now)
+    batch_id = start_batch(engine, source, now)
     summary = IntakeSummary()
     for chunk in _chunks(read_records(source), chunk_size):
         with engine.begin() as connection:
@@ -49,7 +49,7 @@ def ingest_source(
     return summary
 
 
-def _start_batch(engine: Engine, source: SourceFile, now: datetime) -> int:
+def start_batch(engine: Engine, source: SourceFile, now: datetime) -> int:
     with engine.begin() as connection:
         result = connection.execute(
             insert(batches).values(source=source.name, sha256=source.sha256, started_at=now)

@@ -74,8 +74,9 @@ def corrected_record(entry: dict[str, Any], changes: dict[str, str]) -> dict[str
 
 def reingest(engine: Engine, entry_id: int, record: dict[str, Any], *, rules: RuleBook,
              now: datetime) -> IntakeSummary:
-    """Ingest the corrected `record` of a quarantine entry; the entry is resolved when the
-    correction is accepted, and stays open (with the new reasons shown) when it is not."""
+    """Ingest the corrected `record` of a quarantine entry. The entry is resolved by the
+    correction either way: accepted, or quarantined again as a new entry with the new
+    reasons (so the queue shows each problem once and keeps every attempt)."""
     with engine.begin() as connection:
         entry = quarantined_entry(connection, entry_id)
         if entry["resolved_at"]:
@@ -88,11 +89,10 @@ def reingest(engine: Engine, entry_id: int, record: dict[str, Any], *, rules: Ru
         ).inserted_primary_key[0]
         summary = ingest_chunk(connection, source, batch_id, [RawRecord(1, 1, raw, record)],
                                rules=rules, now=now)
-        if not summary.quarantined:
-            receipt_id = connection.scalar(select(t.receipts.c.id).where(
-                t.receipts.c.source_sha256 == source.sha256))
-            connection.execute(update(t.quarantine).where(t.quarantine.c.id == entry_id)
-                               .values(resolved_at=now, resolved_by_receipt_id=receipt_id))
+        receipt_id = connection.scalar(select(t.receipts.c.id).where(
+            t.receipts.c.source_sha256 == source.sha256))
+        connection.execute(update(t.quarantine).where(t.quarantine.c.id == entry_id)
+                           .values(resolved_at=now, resolved_by_receipt_id=receipt_id))
     return summary
 
 
