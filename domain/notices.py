@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from domain.values import fold_key, parse_amount, parse_date, parse_flag, parse_local_datetime
 
@@ -54,6 +62,16 @@ Language = Annotated[Literal["nl", "fr"], BeforeValidator(_lower)]
 
 class _Part(BaseModel):
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_fields_are_absent(cls, data: Any) -> Any:
+        # a blank string in a declared field means "not given": optional fields default,
+        # required ones are reported as required (unknown fields are kept as they are)
+        if not isinstance(data, dict):
+            return data
+        return {key: value for key, value in data.items()
+                if not (key in cls.model_fields and isinstance(value, str) and not value.strip())}
 
 
 class Tenant(_Part):
@@ -110,7 +128,7 @@ class Notice(_Part):
     arrears_eur: Euros | None = None
     monthly_rent_eur: Euros | None = None
 
-    @property
+    @cached_property
     def case_key(self) -> tuple[str, str]:
         """One procedure = court + docket number (DESIGN.md), spelled any way."""
         return fold_key(self.court), fold_key(self.docket_number)
@@ -204,7 +222,8 @@ def _field_error(error: Any) -> FieldError:
     message = error["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
-    if error["type"] == "missing":
+    if error["type"] == "missing" or (error.get("input") is None
+                                      and error["type"].endswith("_type")):
         message = "required"
     elif error["type"] == "literal_error":
         message = f"'{error.get('input')}' is not one of {error['ctx']['expected']}"

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
+MAX_AMOUNT = Decimal("1e12")
 
 _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _DMY_TIME = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$")
@@ -46,7 +47,10 @@ def parse_local_datetime(value: object) -> datetime:
     else:
         moment = _parse_datetime_text(str(value).strip())
     if moment.tzinfo is not None:
-        moment = moment.astimezone(BRUSSELS).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(BRUSSELS).replace(tzinfo=None)
+        except OverflowError:
+            raise ValueError(f"'{value}' is out of the range of dates") from None
     return moment
 
 
@@ -71,18 +75,21 @@ def parse_amount(value: object) -> Decimal:
     if isinstance(value, bool):
         raise ValueError(f"'{value}' is not an amount in euros")
     if isinstance(value, int | float | Decimal):
-        return Decimal(str(value)).quantize(Decimal("0.01"))
-    text = str(value).strip().replace("€", "").replace("EUR", "").replace("\u00a0", "")
-    text = text.replace(" ", "")
-    if "," in text:
-        text = text.replace(".", "").replace(",", ".")
-    elif text.count(".") > 1 or re.fullmatch(r"\d{1,3}(\.\d{3})+", text):
-        text = text.replace(".", "")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"'{value}' is not an amount in euros (use 2900.50 or 2.900,50)") from None
-    if not amount.is_finite() or amount < 0:
+        amount = Decimal(str(value))
+    else:
+        text = str(value).strip().replace("€", "").replace("EUR", "").replace("\u00a0", "")
+        text = text.replace(" ", "")
+        if "," in text:
+            text = text.replace(".", "").replace(",", ".")
+        elif text.count(".") > 1 or re.fullmatch(r"\d{1,3}(\.\d{3})+", text):
+            text = text.replace(".", "")
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(
+                f"'{value}' is not an amount in euros (use 2900.50 or 2.900,50)"
+            ) from None
+    if not amount.is_finite() or amount < 0 or amount >= MAX_AMOUNT:
         raise ValueError(f"'{value}' is not a positive amount in euros")
     return amount.quantize(Decimal("0.01"))
 

@@ -280,3 +280,6 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("domus: interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        click.echo(f"domus: unexpected error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_FAILURE)

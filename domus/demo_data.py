@@ -39,13 +39,16 @@ import re
 import unicodedata
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
 from random import Random
 from typing import Any, NamedTuple
+
+from domain.calendar import BelgianCalendar, add_months
+from domain.regions import region_rules
 
 __all__ = [
     "BRUSSELS_POSTCODES",
@@ -437,68 +440,24 @@ CSV_COLUMNS: tuple[str, ...] = (
 # --------------------------------------------------------------------------------------------
 
 _DAY = timedelta(days=1)
-
-
-def _easter(year: int) -> date:
-    """Gregorian Easter Sunday (the anonymous algorithm)."""
-    a, b, c = year % 19, year // 100, year % 100
-    d, e = divmod(b, 4)
-    g = (8 * b + 13) // 25
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    m = (32 + 2 * e + 2 * i - h - k) % 7
-    n = (a + 11 * h + 22 * m) // 451
-    month, day = divmod(h + m - 7 * n + 114, 31)
-    return date(year, month, day + 1)
-
-
-@lru_cache(maxsize=64)
-def _holidays(year: int) -> frozenset[date]:
-    easter = _easter(year)
-    return frozenset({
-        date(year, 1, 1), easter + timedelta(days=1), date(year, 5, 1),
-        easter + timedelta(days=39), easter + timedelta(days=50), date(year, 7, 21),
-        date(year, 8, 15), date(year, 11, 1), date(year, 11, 11), date(year, 12, 25),
-    })  # fmt: skip
-
-
-@lru_cache(maxsize=8192)
-def _is_working(day: date) -> bool:
-    return day.weekday() < 5 and day not in _holidays(day.year)
-
-
-def _next_working(day: date) -> date:
-    while not _is_working(day):
-        day += _DAY
-    return day
-
-
-def _previous_working(day: date) -> date:
-    while not _is_working(day):
-        day -= _DAY
-    return day
+_CALENDAR = BelgianCalendar()
+_MORATORIUM = region_rules("brussels").moratorium
+_is_working = _CALENDAR.is_working_day
+_next_working = _CALENDAR.next_working_day
+_previous_working = _CALENDAR.previous_working_day
 
 
 def _add_working(day: date, n: int) -> date:
-    while n > 0:
-        day += _DAY
-        if _is_working(day):
-            n -= 1
-    return day
+    return _CALENDAR.add_working_days(day, n, internal=False)
 
 
 def _add_month(day: date) -> date:
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-    for dom in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, dom)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
+    return add_months(day, 1)
 
 
 def _in_moratorium(day: date) -> bool:
-    return day.month in (11, 12, 1, 2) or (day.month == 3 and day.day <= 15)
+    assert _MORATORIUM is not None
+    return _MORATORIUM.covers(day)
 
 
 # --------------------------------------------------------------------------------------------
@@ -529,16 +488,20 @@ class _Rng(Random):
 
 
 class _Quota:
-    """Spreads `share` of `count` slots over the stream: one hit somewhere in each block."""
+    """Spreads `share` of `count` slots over the stream: one hit somewhere in each block.
+
+    At least `minimum` hits when the share allows any; the last tenth of a short stream (at
+    most 5 slots) gets no new hit, so a hit that has to wait for a fitting record still lands.
+    """
 
     def __init__(self, rng: Random, share: float, count: int, minimum: int) -> None:
+        self._next = -1
         if share <= 0 or count <= 0:
-            self._block = 0.0
-            self._next = -1
             return
-        share = min(1.0, max(share, minimum / count))
+        hits = min(float(count), max(share * count, float(minimum)))
+        horizon = count - min(count // 10, 5)
         self._rng = rng
-        self._block = 1.0 / share
+        self._block = horizon / hits
         self._k = 0
         self._next = self._hit_in_block(0)
 
@@ -555,6 +518,8 @@ class _Quota:
 
 
 class _Case:
+    """One procedure (court + docket) as the generator knows it."""
+
     __slots__ = ("court", "docket", "lang", "tenant", "dwelling", "landlord", "arrears",
                  "rent", "filed", "hearing", "first_kind", "first_dates",
                  "first_flawed")  # fmt: skip
@@ -564,6 +529,9 @@ class _Case:
 
 
 class _Generator:
+    """The stream: `count` receipt slots over the window's working days; each slot holds a
+    re-send, a follow-up that has come due, or the first notice of a new case."""
+
     def __init__(self, count: int, seed: int, start: date, days: int, flawed_share: float,
                  triage_share: float) -> None:  # fmt: skip
         self.rng = rng = _Rng(seed)
@@ -585,7 +553,8 @@ class _Generator:
         self.extras = _Quota(rng, 0.008, count, 1)
         self.flaw_turn = deque(rng.sample(FLAW_KINDS, len(FLAW_KINDS)))
         self.triage_turn = deque(rng.sample(_TRIAGE_KINDS, len(_TRIAGE_KINDS)))
-        self.start_credit = [0.0] * len(_START_KINDS)
+        # A random phase for each kind, the rare ones coming within the first 20 new cases.
+        self.start_credit = [max(0.0, 1.0 - 20 * share * rng.random()) for share in _START_SHARES]
         self.dockets: dict[tuple[str, int], int] = {}
         self.pending: list[tuple[date, int, str, _Case, tuple[Any, ...]]] = []
         self.seq = 0
@@ -598,6 +567,7 @@ class _Generator:
         total = day_cum[-1] if day_cum else 0.0
         pending = self.pending
         owed_flaws = owed_triage = owed_resends = owed_extras = 0
+        triage = False
         for slot in range(count):
             today = days[min(bisect_left(day_cum, (slot + 0.5) * total / count), len(days) - 1)]
             owed_flaws += self.flaws.hits(slot)
@@ -614,15 +584,15 @@ class _Generator:
                 record = self._follow_up(kind, case, dates, today)
                 first = False
             else:
-                case = self._new_case(today, triage=owed_triage > 0)
-                if owed_triage:
-                    owed_triage -= 1
+                triage = owed_triage > 0
+                case = self._new_case(today, triage=triage)
+                owed_triage -= triage
                 record = self._notice(case.first_kind, case, case.first_dates, today)
                 first = True
             if owed_extras and record["kind"] in ("petition", "judgment"):
                 owed_extras -= 1
                 record["registry_reference"] = f"R/{today.year}/{self.rng.randint(100, 9999):04d}"
-            if owed_flaws:
+            if owed_flaws and not (first and triage):  # one thing wrong a record
                 owed_flaws -= 1
                 self._flaw(record)
                 if first:
@@ -907,7 +877,8 @@ class _Generator:
     def _eviction_dates(self, notified: date, served: date | None,
                         lifted: bool) -> tuple[date, date, str]:  # fmt: skip
         rng = self.rng
-        if rng.random() < 0.10:  # the bailiff gives less than 15 working days
+        short = rng.random() < 0.10  # the bailiff gives less than 15 working days
+        if short:
             eviction = _add_working(notified, rng.randint(6, 14))
         else:
             eviction = _add_working(notified, 15 + rng.randint(0, 12))
@@ -915,7 +886,8 @@ class _Generator:
                 earliest = _next_working(_add_month(served)) + _DAY
                 if eviction < earliest:
                     eviction = _next_working(earliest + timedelta(days=rng.randint(0, 10)))
-        if not lifted and _in_moratorium(eviction) and rng.random() < 0.8:
+        # Most bailiffs wait for the end of the winter moratorium; some do not.
+        if not lifted and _in_moratorium(eviction) and rng.random() < (0.5 if short else 0.8):
             year = eviction.year if eviction.month <= 3 else eviction.year + 1
             eviction = _next_working(date(year, 3, 16) + timedelta(days=rng.randint(0, 14)))
         return notified, eviction, _EVICTION_TIMES[int(rng.random() * len(_EVICTION_TIMES))]
@@ -967,36 +939,36 @@ class _Generator:
         return record
 
     def _flaw(self, record: dict[str, Any]) -> None:
+        """Give the record the next flaw in turn that fits its kind."""
         kind = record["kind"]
+        fits = {
+            "impossible_date": kind in _DATE_FIELD,
+            "not_a_date": kind in _WHEN_FIELD,
+            "amount_in_words": "arrears_eur" in record,
+        }
         turn = self.flaw_turn
-        for _ in range(len(turn)):
-            flaw = turn[0]
-            turn.rotate(-1)
-            if flaw == "impossible_date" and kind in _DATE_FIELD:
-                year = int(record["received_on"][:4])
-                month, day = ((2, 30), (4, 31), (6, 31), (9, 31), (11, 31), (2, 29))[
-                    int(self.rng.random() * (6 if year % 4 else 5))
-                ]
-                record[_DATE_FIELD[kind]] = f"{year}-{month:02d}-{day:02d}"
-                return
-            if flaw == "not_a_date" and kind in _WHEN_FIELD:
-                record[_WHEN_FIELD[kind]] = _NOT_A_DATE[int(self.rng.random() * 5)]
-                return
-            if flaw == "amount_in_words" and "arrears_eur" in record:
-                record["arrears_eur"] = _AMOUNT_IN_WORDS[int(self.rng.random() * 4)]
-                return
-            if flaw == "unknown_kind":
-                record["kind"] = _UNKNOWN_KIND[kind][int(self.rng.random() * 2)]
-                return
-            if flaw == "missing_docket":
-                if self.rng.random() < 0.5:
-                    del record["docket_number"]
-                else:
-                    record["docket_number"] = ""
-                return
-            if flaw == "missing_last_name":
-                record["tenant"]["last_name"] = None if self.rng.random() < 0.5 else ""
-                return
+        flaw = next(f for f in turn if fits.get(f, True))
+        turn.remove(flaw)
+        turn.append(flaw)
+        r = self.rng.random
+        if flaw == "impossible_date":
+            year = int(record["received_on"][:4])
+            choices = ((2, 30), (4, 31), (6, 31), (9, 31), (11, 31), (2, 29))
+            month, day = choices[int(r() * (5 if year % 4 == 0 else 6))]
+            record[_DATE_FIELD[kind]] = f"{year}-{month:02d}-{day:02d}"
+        elif flaw == "not_a_date":
+            record[_WHEN_FIELD[kind]] = _NOT_A_DATE[int(r() * len(_NOT_A_DATE))]
+        elif flaw == "amount_in_words":
+            record["arrears_eur"] = _AMOUNT_IN_WORDS[int(r() * len(_AMOUNT_IN_WORDS))]
+        elif flaw == "unknown_kind":
+            record["kind"] = _UNKNOWN_KIND[kind][int(r() * 2)]
+        elif flaw == "missing_docket":
+            if r() < 0.5:
+                del record["docket_number"]
+            else:
+                record["docket_number"] = ""
+        else:  # missing_last_name
+            record["tenant"]["last_name"] = None if r() < 0.5 else ""
 
 
 def generate_notices(count: int, *, seed: int, start: date, days: int = 60,
@@ -1048,51 +1020,67 @@ _AMOUNT_COLUMNS = frozenset({"arrears_eur", "monthly_rent_eur"})
 _DECIMAL = re.compile(r"(-?)(\d+)(?:\.(\d+))?")
 
 
-def _belgian_date(value: str) -> str:
+def _text_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if value.__class__ is str:
+        return value
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def _date_cell(value: Any) -> str:
+    if value.__class__ is not str:
+        return _text_cell(value)
     try:
-        return date.fromisoformat(value).strftime("%d/%m/%Y")
+        parsed = date.fromisoformat(value)
     except ValueError:
         return value  # not a date: Excel keeps the text as it is
+    if len(value) == 10 and value[4] == "-":
+        return f"{value[8:10]}/{value[5:7]}/{value[:4]}"
+    return parsed.strftime("%d/%m/%Y")
 
 
-def _belgian_datetime(value: str) -> str:
+def _datetime_cell(value: Any) -> str:
+    if value.__class__ is not str:
+        return _text_cell(value)
     try:
-        return datetime.fromisoformat(value).strftime("%d/%m/%Y %H:%M")
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         return value
+    if len(value) >= 16 and value[4] == "-" and value[13] == ":":
+        return f"{value[8:10]}/{value[5:7]}/{value[:4]} {value[11:16]}"
+    return parsed.strftime("%d/%m/%Y %H:%M")
 
 
-def _belgian_amount(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value)
+def _amount_cell(value: Any) -> str:
+    """ "2900.5" -> "2.900,50"; text that is no amount ("deux mille") stays as it is."""
+    if value is None or isinstance(value, bool):
+        return _text_cell(value)
     if isinstance(value, int | float):
         value = f"{value:.2f}"
     text = str(value)
     match = _DECIMAL.fullmatch(text.strip())
     if match is None:
-        return text  # "deux mille" stays as typed
+        return text
     sign, whole, fraction = match.groups()
     grouped = f"{int(whole):,}".replace(",", ".")
     return f"{sign}{grouped},{(fraction or '').ljust(2, '0')}"
 
 
-def _cell(column: str, value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if column in _AMOUNT_COLUMNS:
-        return _belgian_amount(value)
-    if not isinstance(value, str):
-        return str(value)
+def _converter(column: str) -> Callable[[Any], str]:
     if column in _DATE_COLUMNS:
-        return _belgian_date(value)
+        return _date_cell
     if column in _DATETIME_COLUMNS:
-        return _belgian_datetime(value)
-    return value
+        return _datetime_cell
+    if column in _AMOUNT_COLUMNS:
+        return _amount_cell
+    return _text_cell
 
 
 _NESTED = ("tenant", "dwelling", "landlord")
+_NO_FIELDS: dict[str, Any] = {}
 
 
 def write_belgian_csv(records: Iterable[dict[str, Any]], path: Path, *, encoding: str = "cp1252",
@@ -1107,23 +1095,23 @@ def write_belgian_csv(records: Iterable[dict[str, Any]], path: Path, *, encoding
     lacks becomes "?", as in Excel.
     """
     columns = (*CSV_COLUMNS, *extra_columns)
-    plan: list[tuple[str, str | None, str]] = []
+    # (where the value is: 0 the record, 1-3 a nested object; its key; how to write it)
+    plan: list[tuple[int, str, Callable[[Any], str]]] = []
     for column in columns:
         prefix = column.split("_", 1)[0]
         if prefix in _NESTED and column not in extra_columns:
-            plan.append((column, prefix, column[len(prefix) + 1 :]))
+            plan.append((1 + _NESTED.index(prefix), column[len(prefix) + 1 :], _converter(column)))
         else:
-            plan.append((column, None, column))
+            plan.append((0, column, _converter(column)))
     written = 0
     with Path(path).open("w", encoding=encoding, errors="replace", newline="") as out:
         writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
         writer.writerow(columns)
         for record in records:
-            row = []
-            for column, parent, key in plan:
-                holder = record.get(parent) if parent else record
-                value = holder.get(key) if isinstance(holder, dict) else None
-                row.append(_cell(column, value))
-            writer.writerow(row)
+            sources = [record]
+            for name in _NESTED:
+                nested = record.get(name)
+                sources.append(nested if isinstance(nested, dict) else _NO_FIELDS)
+            writer.writerow([write(sources[where].get(key)) for where, key, write in plan])
             written += 1
     return written

@@ -9,7 +9,7 @@ from typing import Any
 from domain.routing import OCMWS
 
 
-def _ocmw(code: str | None) -> str:
+def ocmw_label(code: str | None) -> str:
     if code is None:
         return "triage"
     ocmw = OCMWS.get(code)
@@ -45,7 +45,7 @@ def _name(tenant: dict[str, Any]) -> str:
 def render_cases(cases: list[dict[str, Any]]) -> str:
     if not cases:
         return "no cases"
-    rows = [[c["id"], _ocmw(c["ocmw"]), c["status"], c["docket_number"], _name(c["tenant"]),
+    rows = [[c["id"], ocmw_label(c["ocmw"]), c["status"], c["docket_number"], _name(c["tenant"]),
              (c["hearing_at"] or "")[:16], (c["eviction_at"] or "")[:10],
              ",".join(f["code"] for f in c["flags"])] for c in cases]
     return _table(rows, ["id", "ocmw", "status", "docket", "tenant", "hearing", "eviction",
@@ -59,7 +59,7 @@ def render_case(case: dict[str, Any]) -> str:
         f"case {case['id']}  {case['court']}  docket {case['docket_number']}",
         f"  tenant    {_name(case['tenant'])} (language: {case['tenant']['language'] or '?'})",
         f"  dwelling  {address}, {dwelling['postcode']} {dwelling['municipality']}",
-        f"  OCMW      {_ocmw(case['ocmw'])}   status {case['status']}",
+        f"  OCMW      {ocmw_label(case['ocmw'])}   status {case['status']}",
         f"  hearing   {case['hearing_at'] or '-'}   earliest eviction "
         f"{case['earliest_eviction_on'] or '-'}   eviction {case['eviction_at'] or '-'}",
     ]
@@ -77,7 +77,7 @@ def render_case(case: dict[str, Any]) -> str:
 def render_tasks(tasks: list[dict[str, Any]]) -> str:
     if not tasks:
         return "no open tasks"
-    rows = [[t["due_on"], t["kind"], t["case_id"], _ocmw(t["ocmw"]), t["docket_number"],
+    rows = [[t["due_on"], t["kind"], t["case_id"], ocmw_label(t["ocmw"]), t["docket_number"],
              _name(t["tenant"]), t["assignee"] or "(team queue)"] for t in tasks]
     return _table(rows, ["due", "task", "case", "ocmw", "docket", "tenant", "assignee"])
 

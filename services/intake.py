@@ -93,7 +93,8 @@ def _parse(record: RawRecord) -> tuple[RawRecord, Notice | NoticeInvalid, str]:
     try:
         notice = validate_notice(record.data)
     except NoticeInvalid as invalid:
-        return record, invalid, ""
+        # a fresh exception: the raised one's traceback would keep the whole chunk alive
+        return record, NoticeInvalid(invalid.errors), ""
     return record, notice, notice.fingerprint()
 
 

@@ -48,20 +48,25 @@ def inspect_file(path: Path) -> SourceFile:
     if path.suffix.lower() not in SUFFIXES:
         raise UnreadableFile(f"{path}: unknown file type (expected .json, .jsonl or .csv)")
     digest, decoder = hashlib.sha256(), codecs.getincrementaldecoder("utf-8")()
-    utf8 = True
+    utf8 = cp1252 = True
+    fallback = codecs.getincrementaldecoder("cp1252")()
     try:
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
                 utf8 = utf8 and _decodes(decoder, block)
+                cp1252 = cp1252 and _decodes(fallback, block)
     except OSError as exc:
         raise UnreadableFile(f"{path}: {exc.strerror or exc}") from None
+    utf8 = utf8 and _decodes(decoder, b"", final=True)
+    if not (utf8 or cp1252):
+        raise UnreadableFile(f"{path}: neither UTF-8 nor Windows-1252 text")
     return SourceFile(str(path), digest.hexdigest(), "utf-8-sig" if utf8 else "cp1252", path)
 
 
-def _decodes(decoder: codecs.IncrementalDecoder, block: bytes) -> bool:
+def _decodes(decoder: codecs.IncrementalDecoder, block: bytes, final: bool = False) -> bool:
     try:
-        decoder.decode(block)
+        decoder.decode(block, final)
         return True
     except UnicodeDecodeError:
         return False
@@ -120,6 +125,10 @@ def _json_records(source: SourceFile) -> Iterator[RawRecord]:
         position = _skip_space(text, end)
         if text.startswith(",", position):
             position = _skip_space(text, position + 1)
+    rest = _skip_space(text, position + 1)
+    if rest < len(text):
+        yield RawRecord(record_no + 1, text.count("\n", 0, rest) + 1, text[rest:].strip(),
+                        error="not valid JSON: text after the end of the array")
 
 
 def _skip_space(text: str, position: int) -> int:

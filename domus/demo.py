@@ -1,0 +1,70 @@
+"""`domus demo`: the embedded main job end to end on generated Brussels notices."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from itertools import islice
+from pathlib import Path
+
+import click
+
+from domain.access import Actor
+from domus import output
+from domus.bootstrap import bootstrap
+from domus.demo_data import generate_notices, write_belgian_csv, write_jsonl
+from domus.jobs import run_intake
+from domus.settings import Settings
+from services import review
+from services.cases import list_cases, open_tasks
+
+
+def write_demo_files(folder: Path, *, count: int, seed: int, today: date) -> list[Path]:
+    """The notices of the last six weeks: the first half as a Belgian Excel CSV export,
+    the rest as the registry's JSON lines."""
+    folder.mkdir(parents=True, exist_ok=True)
+    notices = generate_notices(count, seed=seed, start=today - timedelta(days=42), days=42)
+    csv_path, jsonl_path = folder / f"notices-{seed}.csv", folder / f"notices-{seed}.jsonl"
+    write_belgian_csv(islice(notices, count // 2), csv_path)
+    write_jsonl(notices, jsonl_path)
+    return [csv_path, jsonl_path]
+
+
+def run_demo(settings: Settings, *, count: int, seed: int, today: date) -> None:
+    domus = bootstrap(settings)
+    files = write_demo_files(settings.data_dir / "demo", count=count, seed=seed, today=today)
+    click.echo(f"Generated {count} Brussels notices: {', '.join(map(str, files))}")
+    summary = run_intake(settings, files, now=datetime.combine(today, time(9, 0)))
+    click.echo("\n== Intake (one Prefect flow run)\n" + output.render_summary(summary.to_json()))
+    with domus.engine.connect() as connection:
+        cases = list_cases(connection, Actor.operator())
+        tasks = open_tasks(connection, Actor.operator(), due_before=today + timedelta(days=7))
+        triage, quarantine = review.triage_queue(connection), review.quarantined(connection)
+    _print_overview(cases, tasks, today)
+    click.echo(f"\n== Waiting for a person\n{len(triage)} cases in triage, "
+               f"{len(quarantine)} records in quarantine")
+    click.echo(_where_to_look(settings, cases))
+
+
+def _print_overview(cases: list[dict], tasks: list[dict], today: date) -> None:  # type: ignore[type-arg]
+    by_ocmw = Counter(output.ocmw_label(c["ocmw"]) for c in cases)
+    flags = Counter(f["code"] for c in cases for f in c["flags"])
+    overdue = sum(1 for t in tasks if t["due_on"] < today.isoformat())
+    click.echo(f"\n== Cases\n{len(cases)} cases; by OCMW: "
+               + ", ".join(f"{name} {n}" for name, n in by_ocmw.most_common()))
+    click.echo("legal flags: " + (", ".join(f"{code} {n}" for code, n in flags.most_common())
+                                  or "none"))
+    click.echo(f"open tasks due within a week: {len(tasks)} ({overdue} already overdue)")
+
+
+def _where_to_look(settings: Settings, cases: list[dict]) -> str:  # type: ignore[type-arg]
+    flagged = next((c["id"] for c in cases if c["flags"]), cases[0]["id"] if cases else "ID")
+    return (
+        f"\n== Where to look\n"
+        f"database: {settings.database_url}\n"
+        f"  domus cases                   every case (--flag: only flagged ones)\n"
+        f"  domus case {flagged}         one case with its legal dates, flags and tasks\n"
+        f"  domus tasks --overdue         tasks past their due date\n"
+        f"  domus triage                  cases no OCMW could be chosen for\n"
+        f"  domus quarantine              records that failed validation, and how to fix them"
+    )

@@ -1,0 +1,127 @@
+"""The command line of CONTRACT.md, end to end: real flow runs on the session's Prefect
+server, a fresh database per test."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from domus.cli import cli
+from domus.settings import Settings
+from tests.builders import judgment, petition, write_jsonl
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def batch(tmp_path: Path) -> Path:
+    return write_jsonl(tmp_path / "batch.jsonl", [
+        petition("26A1"),
+        petition("26A1", received_on="2026-11-04"),
+        petition("26A2", dwelling__postcode="1050", dwelling__municipality="Evere"),
+        petition("26A3", received_on="2026-02-30"),
+        judgment("26A1"),
+    ])
+
+
+def test_ingest_prints_the_contract_summary_and_exits_3_on_quarantine(
+    settings: Settings, batch: Path
+) -> None:
+    code, out, _ = run("ingest", str(batch), "--json")
+
+    summary = json.loads(out)
+    assert code == 3
+    assert {k: summary[k] for k in ("received", "created", "updated", "duplicates",
+                                     "triage")} == {"received": 5, "created": 2, "updated": 1,
+                                                    "duplicates": 1, "triage": 1}
+    assert summary["quarantined"][0] | {"reason": ""} == {
+        "file": str(batch.resolve()), "record": 4, "line": 4, "field": "received_on",
+        "reason": "", "errors": summary["quarantined"][0]["errors"]}
+    assert len(summary["cases"]) == 2
+
+
+def test_case_json_has_the_contract_shape(settings: Settings, batch: Path) -> None:
+    _, out, _ = run("ingest", str(batch), "--json")
+    case_id = json.loads(out)["cases"][0]
+
+    code, out, _ = run("case", case_id, "--json")
+
+    case = json.loads(out)
+    assert code == 0
+    assert {"id", "ocmw", "court", "docket_number", "tenant", "dwelling", "status",
+            "hearing_at", "earliest_eviction_on", "eviction_at", "flags", "tasks", "contacts",
+            "letters", "referrals", "outcome", "notices"} <= set(case)
+    assert case["ocmw"] == "21015"
+    assert set(case["tenant"]) >= {"first_name", "last_name", "language"}
+    assert set(case["dwelling"]) >= {"street", "number", "postcode", "municipality"}
+    assert {"id", "kind", "due_on", "status", "assignee"} <= set(case["tasks"][0])
+    assert [n["kind"] for n in case["notices"]] == ["petition", "judgment"]
+
+
+def test_cases_and_tasks_list_what_intake_made(settings: Settings, batch: Path) -> None:
+    run("ingest", str(batch))
+
+    _, out, _ = run("cases", "--json", "--status", "triage")
+    assert [c["docket_number"] for c in json.loads(out)] == ["26A2"]
+    _, out, _ = run("tasks", "--json", "--due-before", "2026-11-05")
+    assert {t["kind"] for t in json.loads(out)} == {"invitation_letter"}
+    code, out, _ = run("tasks")
+    assert code == 0 and "first_contact" in out
+
+
+def test_a_quarantined_record_is_listed_corrected_and_reingested(
+    settings: Settings, batch: Path
+) -> None:
+    run("ingest", str(batch))
+    _, out, _ = run("quarantine", "--json")
+    [entry] = json.loads(out)
+
+    code, out, _ = run("quarantine", "fix", str(entry["id"]), "--set",
+                       "received_on=2026-11-03", "--json")
+
+    assert code == 0 and json.loads(out)["created"] == 1
+    _, out, _ = run("quarantine", "--json")
+    assert json.loads(out) == []
+
+
+def test_a_missing_file_is_one_clear_line_and_exit_2(settings: Settings, tmp_path: Path) -> None:
+    code, out, err = run("ingest", str(tmp_path / "nope.jsonl"))
+
+    assert code == 2 and out == ""
+    assert err.strip() == f"domus: {tmp_path / 'nope.jsonl'}: no such file"
+
+
+def test_an_unknown_case_is_one_line_and_exit_1(settings: Settings) -> None:
+    code, _, err = run("case", "doesnotexist")
+
+    assert code == 1
+    assert err.strip() == "domus: case doesnotexist not found"
+
+
+def test_schema_notice_prints_the_json_schema() -> None:
+    code, out, _ = run("schema", "notice")
+
+    schema = json.loads(out)
+    assert code == 0
+    assert {"kind", "court", "docket_number", "tenant", "dwelling"} <= set(schema["properties"])
+
+
+def test_the_installed_domus_command_ingests_a_file(settings: Settings, batch: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "domus", "ingest", str(batch), "--json"],
+        capture_output=True, text=True, env=os.environ.copy(), timeout=300, check=False,
+    )
+
+    assert result.returncode == 3, result.stderr
+    assert json.loads(result.stdout)["received"] == 5
