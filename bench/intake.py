@@ -28,7 +28,7 @@ TARGET_RATE, TARGET_RSS_MB = 5000, 300
 
 
 def generate(path: Path, count: int) -> None:
-    from domus.demo_data import write_jsonl, generate_notices
+    from domus.demo_data import generate_notices, write_jsonl
 
     write_jsonl(generate_notices(count, seed=7, start=date(2026, 1, 5), days=365), path)
 

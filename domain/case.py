@@ -11,6 +11,7 @@ import base64
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime
 
 from domain.calendar import BelgianCalendar
@@ -125,6 +126,7 @@ def reconcile_tasks(
     return changes
 
 
+@lru_cache(maxsize=65536)
 def case_id_for(case_key: tuple[str, str]) -> str:
     """A stable id for the procedure court + docket: the same notice processed by two
     workers, or twice, names the same case."""

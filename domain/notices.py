@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -70,8 +70,13 @@ class _Part(BaseModel):
         # required ones are reported as required (unknown fields are kept as they are)
         if not isinstance(data, dict):
             return data
+        blank = [key for key, value in data.items()
+                 if isinstance(value, str) and not value.strip()]
+        if not blank:
+            return data
+        declared = cls.__pydantic_fields__
         return {key: value for key, value in data.items()
-                if not (key in cls.model_fields and isinstance(value, str) and not value.strip())}
+                if key not in blank or key not in declared}
 
 
 class Tenant(_Part):

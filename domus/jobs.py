@@ -9,9 +9,8 @@ from pathlib import Path
 from domus.bootstrap import prepare_prefect, run_flow, stderr_say
 from domus.settings import Settings
 from services.intake import Progress
-from services.readers import UnreadableFile
+from services.readers import SUFFIXES, UnreadableFile
 from services.summary import IntakeSummary
-from services.readers import SUFFIXES
 
 
 def check_notice_files(paths: Sequence[Path]) -> None:

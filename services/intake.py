@@ -14,10 +14,10 @@ from itertools import islice
 from sqlalchemy import Connection, Engine, insert, update
 
 from domain.notices import Notice, NoticeInvalid, validate_notice
+from domain.rulebook import RuleBook
 from services.intake_store import CaseDraft, ChunkStore
 from services.readers import RawRecord, SourceFile, read_records
-from services.summary import IntakeSummary, Quarantined
-from domain.rulebook import RuleBook
+from services.summary import IntakeSummary
 from store.tables import batches
 
 Progress = Callable[[int], None]

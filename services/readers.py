@@ -144,7 +144,8 @@ def _csv_records(source: SourceFile) -> Iterator[RawRecord]:
         header_line = next(lines, "")
         lines.take()
         delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
-        header = [cell.strip().lower() for cell in next(csv.reader([header_line], delimiter=delimiter))]
+        cells = next(csv.reader([header_line], delimiter=delimiter))
+        header = [cell.strip().lower() for cell in cells]
         if not any(header):
             return
         reader = csv.reader(lines, delimiter=delimiter)
