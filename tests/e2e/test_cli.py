@@ -125,3 +125,17 @@ def test_the_installed_domus_command_ingests_a_file(settings: Settings, batch: P
 
     assert result.returncode == 3, result.stderr
     assert json.loads(result.stdout)["received"] == 5
+
+
+def test_the_demo_generates_ingests_and_says_where_to_look(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    code, out, _ = run("demo", "--notices", "40")
+
+    assert code == 0, out
+    assert "received 40:" in out
+    assert "quarantined" in out and "triage" in out
+    assert "domus case " in out
+    assert (settings.data_dir / "demo" / "notices-2026.csv").exists()
