@@ -11,8 +11,8 @@ import base64
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime
+from functools import lru_cache
 
 from domain.calendar import BelgianCalendar
 from domain.notices import OPENING_KINDS, NoticeFacts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from itertools import islice
@@ -59,12 +61,21 @@ def _print_overview(cases: list[dict], tasks: list[dict], today: date) -> None: 
 
 def _where_to_look(settings: Settings, cases: list[dict]) -> str:  # type: ignore[type-arg]
     flagged = next((c["id"] for c in cases if c["flags"]), cases[0]["id"] if cases else "ID")
-    return (
-        f"\n== Where to look\n"
-        f"database: {settings.database_url}\n"
-        f"  domus cases                   every case (--flag: only flagged ones)\n"
-        f"  domus case {flagged}         one case with its legal dates, flags and tasks\n"
-        f"  domus tasks --overdue         tasks past their due date\n"
-        f"  domus triage                  cases no OCMW could be chosen for\n"
-        f"  domus quarantine              records that failed validation, and how to fix them"
-    )
+    program = _program()
+    commands = [
+        ("cases", "every case (--flag: only flagged ones)"),
+        (f"case {flagged}", "one case with its legal dates, flags and tasks"),
+        ("tasks --overdue", "tasks past their due date"),
+        ("triage", "cases no OCMW could be chosen for"),
+        ("quarantine", "records that failed validation, and how to fix them"),
+    ]
+    return "\n".join([f"\n== Where to look\ndatabase: {settings.database_url}"] + [
+        f"  {program} {command:<18}  {why}" for command, why in commands])
+
+
+def _program() -> str:
+    """How the person started Domus (`.venv/bin/domus` after scripts/demo)."""
+    invoked = sys.argv[0]
+    if os.path.basename(invoked) != "domus" or os.sep not in invoked:
+        return "domus"
+    return os.path.relpath(invoked)
