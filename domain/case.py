@@ -82,6 +82,15 @@ def assess_case(
     )
 
 
+def case_status(stored: str, ocmw: str | None, assessment: Assessment) -> str:
+    """The case's status after new notices: a closed case stays closed (an outcome closed
+    it), a case without an OCMW waits in triage (DESIGN.md: never guessed), otherwise the
+    notices decide ("open" or "objected")."""
+    if stored == "closed":
+        return "closed"
+    return "triage" if ocmw is None else assessment.status
+
+
 def _latest_of(latest: Mapping[str, NoticeFacts], kinds: Iterable[str]) -> NoticeFacts | None:
     found = [latest[k] for k in kinds if k in latest]
     return max(found, key=lambda n: n.received_on) if found else None

@@ -13,7 +13,14 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 
-from domain.case import LEGAL_FLAG_CODES, Assessment, StoredTask, case_id_for, reconcile_tasks
+from domain.case import (
+    LEGAL_FLAG_CODES,
+    Assessment,
+    StoredTask,
+    case_id_for,
+    case_status,
+    reconcile_tasks,
+)
 from domain.notices import Notice, NoticeFacts, NoticeInvalid
 from domain.routing import Routing
 from domain.rulebook import RuleBook
@@ -200,12 +207,9 @@ class ChunkStore:
             )
 
     def _case_values(self, case: ChunkCase, assessment: Assessment) -> dict[str, Any]:
-        if case.status == "closed":
-            status = "closed"
-        else:
-            status = "triage" if case.ocmw is None else assessment.status
         return {
-            "status": status, "ocmw": case.ocmw, "hearing_at": assessment.hearing_at,
+            "status": case_status(case.status, case.ocmw, assessment), "ocmw": case.ocmw,
+            "hearing_at": assessment.hearing_at,
             "earliest_eviction_on": assessment.earliest_eviction_on,
             "eviction_at": assessment.eviction_at, "updated_at": self.now,
         }

@@ -274,3 +274,18 @@ def test_different_dockets_or_courts_give_different_case_ids():
         case_id_for(key("Justice de paix d'Ixelles", "26A1234")),
     }
     assert len(ids) == 3
+
+
+def test_a_closed_case_stays_closed_and_a_case_without_ocmw_waits_in_triage() -> None:
+    from domain.case import case_status
+
+    assessment = assess_case(
+        [NoticeFacts("petition", date(2026, 11, 2), filed_on=date(2026, 10, 27),
+                     hearing_at=datetime(2026, 12, 10, 9, 30))],
+        region=region_rules("brussels"), calendar=BelgianCalendar(),
+        playbook=default_playbook(),
+    )
+
+    assert case_status("closed", "21015", assessment) == "closed"
+    assert case_status("open", None, assessment) == "triage"
+    assert case_status("triage", "21015", assessment) == "open"

@@ -16,25 +16,10 @@ from domain.notices import (
     notice_json_schema,
     validate_notice,
 )
+from tests.builders import petition
 
 # The CONTRACT.md example ("Notice (JSON)").
-PETITION = {
-    "kind": "petition",
-    "court": "Vredegerecht Schaarbeek",
-    "docket_number": "26A1234",
-    "received_on": "2026-11-02",
-    "filed_on": "2026-10-27",
-    "hearing_at": "2026-12-10T09:30:00",
-    "tenant": {"first_name": "Amina", "last_name": "El Idrissi", "language": "fr",
-               "phone": "+32 470 12 34 56", "email": None, "birth_date": "1984-03-02"},
-    "dwelling": {"street": "Rue Josaphat", "number": "112", "box": "3",
-                 "postcode": "1030", "municipality": "Schaerbeek"},
-    "landlord": {"name": "Immo Josaphat SRL", "kind": "private",
-                 "street": "Avenue Louise", "number": "10", "postcode": "1050",
-                 "municipality": "Bruxelles", "email": None},
-    "arrears_eur": "2900.00",
-    "monthly_rent_eur": "750.00",
-}
+PETITION = petition()
 COMMON = {key: PETITION[key] for key in ("court", "docket_number", "received_on", "tenant")}
 # One valid record of each kind that carries dates.
 DATED = {
