@@ -76,6 +76,7 @@ class BelgianCalendar:
         """``closures``: OCMW closing days and regional days (8 May, 11 Jul, 27 Sep, 15 Nov);
         they count only for internal deadlines (``internal=True``)."""
         self.closures: frozenset[date] = frozenset(closures)
+        self._added: dict[tuple[date, int, bool], date] = {}  # playbook dates repeat a lot
 
     def is_legal_holiday(self, day: date) -> bool:
         """Return True if ``day`` is one of the ten Belgian legal holidays."""
@@ -123,6 +124,14 @@ class BelgianCalendar:
     def add_working_days(self, day: date, n: int, *, internal: bool = True) -> date:
         """Return the ``n``-th working day after ``day`` (before it when ``n`` < 0; ``day``
         itself when ``n`` == 0). Playbook arithmetic: closures count by default."""
+        key = (day, n, internal)
+        if key not in self._added:
+            if len(self._added) > 100_000:
+                self._added.clear()
+            self._added[key] = self._count_working_days(day, n, internal)
+        return self._added[key]
+
+    def _count_working_days(self, day: date, n: int, internal: bool) -> date:
         step = ONE_DAY if n > 0 else -ONE_DAY
         for _ in range(abs(n)):
             day += step

@@ -7,7 +7,6 @@ later notice moves the dates (DESIGN.md: "updates the case and moves its open de
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -139,5 +138,4 @@ def reconcile_tasks(
 def case_id_for(case_key: tuple[str, str]) -> str:
     """A stable id for the procedure court + docket: the same notice processed by two
     workers, or twice, names the same case."""
-    digest = hashlib.sha256("|".join(case_key).encode()).digest()
-    return base64.b32encode(digest).decode()[:10].lower()
+    return hashlib.sha256("|".join(case_key).encode()).hexdigest()[:16]

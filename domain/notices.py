@@ -199,6 +199,9 @@ class NoticeInvalid(ValueError):
         self.errors = errors
         super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
 
+    def __reduce__(self) -> tuple[type[NoticeInvalid], tuple[list[FieldError]]]:
+        return NoticeInvalid, (self.errors,)  # picklable, e.g. to another process
+
     @classmethod
     def single(cls, field: str, reason: str) -> NoticeInvalid:
         return cls([FieldError(field, reason)])

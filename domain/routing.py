@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 # --------------------------------------------------------------------------------------------
 # Data
@@ -149,6 +150,7 @@ def normalise_postcode(postcode: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+@lru_cache(maxsize=8192)  # the same few hundred addresses' communes come back all day
 def route(postcode: str | None, municipality: str | None) -> Routing:
     """Route a notice by the tenant's postcode and municipality, or send it to triage."""
     code = normalise_postcode(postcode)

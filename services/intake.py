@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from itertools import islice
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, insert, update
 
@@ -36,11 +37,12 @@ def ingest_source(
     flat and a killed batch resumes where it stopped when it is run again."""
     batch_id = start_batch(engine, source, now)
     summary = IntakeSummary()
-    for chunk in _chunks(read_records(source), chunk_size):
+    parsed_chunks = (parse_chunk(chunk) for chunk in _chunks(read_records(source), chunk_size))
+    for parsed in parsed_chunks:
         with engine.begin() as connection:
-            summary.add(ingest_chunk(connection, source, batch_id, chunk, rules=rules, now=now))
+            summary.add(store_chunk(connection, source, batch_id, parsed, rules=rules, now=now))
         if progress:
-            progress(len(chunk))
+            progress(len(parsed))
     with engine.begin() as connection:
         connection.execute(
             update(batches).where(batches.c.id == batch_id)
@@ -72,34 +74,63 @@ def ingest_chunk(
     now: datetime,
 ) -> IntakeSummary:
     """One transaction: receive, validate, deduplicate, route, assess and store `records`."""
-    records = list(records)
+    return store_chunk(connection, source, batch_id, parse_chunk(records), rules=rules,
+                       now=now)
+
+
+class Parsed(NamedTuple):
+    record: RawRecord
+    notice: Notice | NoticeInvalid
+    fingerprint: str
+    data: dict[str, Any]  # the notice as stored (JSON), unknown fields included
+
+
+def parse_chunk(records: Iterable[RawRecord]) -> list[Parsed]:
+    """Validation and everything else a record needs that touches no database."""
+    return [_parse(record) for record in records]
+
+
+def _parse(record: RawRecord) -> Parsed:
+    if record.error:
+        return Parsed(record, NoticeInvalid.single("(record)", record.error), "", {})
+    try:
+        notice = validate_notice(record.data)
+    except NoticeInvalid as invalid:
+        # a fresh exception: the raised one's traceback would keep the whole chunk alive
+        return Parsed(record, NoticeInvalid(invalid.errors), "", {})
+    data = notice.model_dump(mode="json", exclude_none=True)
+    return Parsed(record, notice, notice.fingerprint(), data)
+
+
+def store_chunk(
+    connection: Connection,
+    source: SourceFile,
+    batch_id: int,
+    parsed: list[Parsed],
+    *,
+    rules: RuleBook,
+    now: datetime,
+) -> IntakeSummary:
+    """One transaction: deduplicate, route, assess and store parsed records."""
     store = ChunkStore(connection, source, batch_id, now)
-    parsed = [_parse(record) for record in records]
-    store.load_known([(n, fp) for _, n, fp in parsed if isinstance(n, Notice)])
+    store.load_known([(p.notice, p.fingerprint) for p in parsed if isinstance(p.notice, Notice)])
     summary = IntakeSummary()
-    for record, notice, fingerprint in parsed:
-        if isinstance(notice, NoticeInvalid):
-            summary.quarantined.append(store.quarantine(record, notice))
+    for item in parsed:
+        if isinstance(item.notice, NoticeInvalid):
+            summary.quarantined.append(store.quarantine(item.record, item.notice))
         else:
-            _take_notice(store, summary, record, notice, fingerprint, rules)
+            _take_notice(store, summary, item, rules)
     store.write(rules)
     summary.triage = sum(1 for case_id in summary.cases if store.in_triage(case_id))
     return summary
 
 
-def _parse(record: RawRecord) -> tuple[RawRecord, Notice | NoticeInvalid, str]:
-    if record.error:
-        return record, NoticeInvalid.single("(record)", record.error), ""
-    try:
-        notice = validate_notice(record.data)
-    except NoticeInvalid as invalid:
-        # a fresh exception: the raised one's traceback would keep the whole chunk alive
-        return record, NoticeInvalid(invalid.errors), ""
-    return record, notice, notice.fingerprint()
 
 
-def _take_notice(store: ChunkStore, summary: IntakeSummary, record: RawRecord,
-                 notice: Notice, fingerprint: str, rules: RuleBook) -> None:
+def _take_notice(store: ChunkStore, summary: IntakeSummary, item: Parsed,
+                 rules: RuleBook) -> None:
+    record, notice, fingerprint = item.record, item.notice, item.fingerprint
+    assert isinstance(notice, Notice)
     if store.knows_notice(fingerprint):
         store.mark(record, "duplicate", fingerprint)
         summary.duplicates += 1
@@ -116,6 +147,6 @@ def _take_notice(store: ChunkStore, summary: IntakeSummary, record: RawRecord,
         outcome = "created"
     else:
         outcome = "updated"
-    store.add_notice(record, notice, fingerprint, outcome)
+    store.add_notice(record, notice, fingerprint, item.data, outcome)
     setattr(summary, outcome, getattr(summary, outcome) + 1)
     summary.note_case(store.case_id(notice))

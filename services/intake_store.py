@@ -27,7 +27,7 @@ from domain.rulebook import RuleBook
 from services.readers import RawRecord, SourceFile
 from services.summary import Quarantined
 from store import tables as t
-from store.sql import in_groups, insert_ignore
+from store.sql import in_groups, insert_ignore, rows_where_in
 
 FACT_COLUMNS = ("kind", "received_on", "filed_on", "served_on", "hearing_at", "judgment_on",
                 "notified_on", "eviction_at", "moratorium_lifted", "social_housing")
@@ -78,22 +78,28 @@ class ChunkStore:
 
     # -- what is known already -------------------------------------------------------
     def load_known(self, notices: list[tuple[Notice, str]]) -> None:
-        """Load the fingerprints and cases these (notice, fingerprint) pairs may meet."""
-        self.fingerprints = self._select_in(
-            t.notices.c.fingerprint, t.notices.c.fingerprint, [fp for _, fp in notices]
-        )
+        """Load the cases these (notice, fingerprint) pairs may meet, and which of their
+        fingerprints are known: a notice of an unknown case cannot be known (the
+        fingerprint includes court and docket), so only those of known cases are looked up."""
         self.load_cases({case_id_for(n.case_key) for n, _ in notices})
+        self.fingerprints = self._select_in(
+            t.notices.c.fingerprint, t.notices.c.fingerprint,
+            [fp for n, fp in notices if case_id_for(n.case_key) in self.cases],
+        )
 
     def load_cases(self, ids: set[str]) -> None:
-        for row in self._rows_in(t.cases, t.cases.c.id, ids):
-            self.cases[row.id] = ChunkCase(row.id, row.ocmw, row.status, [])
+        cases, notices, tasks = t.cases.c, t.notices.c, t.tasks.c
+        for id_, ocmw, status in self._rows_in((cases.id, cases.ocmw, cases.status), cases.id,
+                                               ids):
+            self.cases[id_] = ChunkCase(id_, ocmw, status, [])
         known = list(self.cases)
-        for row in self._rows_in(t.notices, t.notices.c.case_id, known):
-            self.cases[row.case_id].notices.append(
-                NoticeFacts(**{name: getattr(row, name) for name in FACT_COLUMNS}))
-        for row in self._rows_in(t.tasks, t.tasks.c.case_id, known):
-            self.cases[row.case_id].tasks.append(
-                StoredTask(row.id, row.kind, row.due_on, row.status))
+        fact_columns = [notices[name] for name in FACT_COLUMNS]
+        for case_id, *facts in self._rows_in([notices.case_id, *fact_columns],
+                                             notices.case_id, known):
+            self.cases[case_id].notices.append(NoticeFacts(*facts))
+        task_columns = (tasks.case_id, tasks.id, tasks.kind, tasks.due_on, tasks.status)
+        for case_id, *task in self._rows_in(task_columns, tasks.case_id, known):
+            self.cases[case_id].tasks.append(StoredTask(*task))
 
     def _select_in(self, column: Any, key: Any, values: list[Any]) -> set[Any]:
         found: set[Any] = set()
@@ -101,11 +107,8 @@ class ChunkStore:
             found.update(self.connection.scalars(select(column).where(key.in_(group))))
         return found
 
-    def _rows_in(self, table: Any, key: Any, values: Any) -> list[Any]:
-        rows: list[Any] = []
-        for group in in_groups(values):
-            rows.extend(self.connection.execute(select(table).where(key.in_(group))))
-        return rows
+    def _rows_in(self, columns: Any, key: Any, values: Any) -> list[list[Any]]:
+        return rows_where_in(self.connection, columns, key, values)
 
     def knows_notice(self, fingerprint: str) -> bool:
         return fingerprint in self.fingerprints
@@ -143,7 +146,7 @@ class ChunkStore:
         self.cases[draft.id] = ChunkCase(draft.id, draft.routing.ocmw, "open", [], draft=draft)
 
     def add_notice(self, record: RawRecord, notice: Notice, fingerprint: str,
-                   outcome: str) -> None:
+                   data: dict[str, Any], outcome: str) -> None:
         case = self.cases[case_id_for(notice.case_key)]
         facts = notice.facts()
         case.notices.append(facts)
@@ -152,28 +155,60 @@ class ChunkStore:
         self.mark(record, outcome, fingerprint)
         self.notice_rows.append((record.record_no, {
             "fingerprint": fingerprint, "case_id": case.id,
-            "data": notice.model_dump(mode="json", exclude_none=True),
+            "data": data,
             **{name: getattr(facts, name) for name in FACT_COLUMNS},
         }))
 
     # -- writes ------------------------------------------------------------------------
     def write(self, rules: RuleBook) -> None:
-        receipt_ids = self._write_receipts()
+        """Decide every row first, then write: the database's write lock (SQLite has one
+        writer) is held only while statements run, so intake partitions in other
+        processes compute while this one writes."""
         touched = [case for case in self.cases.values() if case.touched]
-        assessed = [(case, rules.assess(case.notices, case.ocmw)) for case in touched]
-        self._write_cases(assessed)
+        plan = self._plan([(case, rules.assess(case.notices, case.ocmw)) for case in touched])
+        receipt_ids = self._write_receipts()
+        insert_ignore(self.connection, t.cases, plan.new_cases, ["id"])
+        self._update(t.cases, t.cases.c.id, "case_id", plan.changed_cases)
         insert_ignore(self.connection, t.notices,
                       [{**row, "receipt_id": receipt_ids[no]} for no, row in self.notice_rows],
                       ["fingerprint"])
-        self._write_tasks(assessed)
-        self._write_flags(assessed)
+        insert_ignore(self.connection, t.tasks, plan.new_tasks, ["case_id", "kind"])
+        self._update(t.tasks, t.tasks.c.id, "task_id", plan.moved_tasks)
+        self._update(t.tasks, t.tasks.c.id, "task_id", plan.cancelled_tasks)
+        for group in in_groups(plan.reflagged_cases):
+            self.connection.execute(delete(t.flags).where(
+                t.flags.c.case_id.in_(group), t.flags.c.code.in_(LEGAL_FLAG_CODES)))
+        insert_ignore(self.connection, t.flags, plan.flags, ["case_id", "code"])
         insert_ignore(self.connection, t.quarantine,
                       [{**row, "receipt_id": receipt_ids[no]} for no, row in self.quarantine_rows],
                       ["receipt_id"])
-        insert_ignore(self.connection, t.triage, [
-            {"case_id": case.id, "reason": case.draft.routing.reason, "created_at": self.now}
-            for case in touched if case.draft and case.ocmw is None
-        ], ["case_id"])
+        insert_ignore(self.connection, t.triage, plan.triage, ["case_id"])
+
+    def _plan(self, assessed: list[tuple[ChunkCase, Assessment]]) -> WritePlan:
+        plan, now = WritePlan(), self.now
+        for case, assessment in assessed:
+            values = self._case_values(case, assessment)
+            if case.draft:
+                plan.new_cases.append({**case.draft.row, **values, "id": case.id,
+                                       "first_received_on": assessment.first_received_on,
+                                       "created_at": now})
+                if case.ocmw is None:
+                    plan.triage.append({"case_id": case.id, "created_at": now,
+                                        "reason": case.draft.routing.reason})
+            else:
+                plan.changed_cases.append({**values, "case_id": case.id})
+                plan.reflagged_cases.append(case.id)
+            changes = reconcile_tasks(case.tasks, assessment)
+            plan.new_tasks += [{"case_id": case.id, "kind": p.kind, "due_on": p.due_on,
+                                "status": "open", "rule": p.rule, "created_at": now,
+                                "updated_at": now} for p in changes.new]
+            plan.moved_tasks += [{"task_id": task_id, "due_on": p.due_on, "rule": p.rule,
+                                  "updated_at": now} for task_id, p in changes.moved]
+            plan.cancelled_tasks += [{"task_id": task_id, "status": "cancelled",
+                                      "updated_at": now} for task_id in changes.cancelled]
+            plan.flags += [{"case_id": case.id, "code": flag.code, "detail": flag.detail,
+                            "raised_at": now} for flag in assessment.flags]
+        return plan
 
     def _write_receipts(self) -> dict[int, int]:
         insert_ignore(self.connection, t.receipts, list(self.receipts.values()),
@@ -188,24 +223,6 @@ class ChunkStore:
         )
         return {record_no: receipt_id for record_no, receipt_id in rows}
 
-    def _write_cases(self, assessed: list[tuple[ChunkCase, Assessment]]) -> None:
-        new, changed = [], []
-        for case, assessment in assessed:
-            values = self._case_values(case, assessment)
-            if case.draft:
-                new.append({**case.draft.row, **values, "id": case.id,
-                            "first_received_on": assessment.first_received_on,
-                            "created_at": self.now})
-            else:
-                changed.append({**values, "case_id": case.id})
-        insert_ignore(self.connection, t.cases, new, ["id"])
-        if changed:
-            self.connection.execute(
-                update(t.cases).where(t.cases.c.id == bindparam("case_id"))
-                .values({name: bindparam(name) for name in changed[0] if name != "case_id"}),
-                changed,
-            )
-
     def _case_values(self, case: ChunkCase, assessment: Assessment) -> dict[str, Any]:
         return {
             "status": case_status(case.status, case.ocmw, assessment), "ocmw": case.ocmw,
@@ -214,35 +231,25 @@ class ChunkStore:
             "eviction_at": assessment.eviction_at, "updated_at": self.now,
         }
 
-    def _write_tasks(self, assessed: list[tuple[ChunkCase, Assessment]]) -> None:
-        new, moved, cancelled = [], [], []
-        for case, assessment in assessed:
-            changes = reconcile_tasks(case.tasks, assessment)
-            new += [{"case_id": case.id, "kind": p.kind, "due_on": p.due_on, "status": "open",
-                     "rule": p.rule, "created_at": self.now, "updated_at": self.now}
-                    for p in changes.new]
-            moved += [{"task_id": task_id, "due_on": p.due_on, "rule": p.rule,
-                       "updated_at": self.now} for task_id, p in changes.moved]
-            cancelled += [{"task_id": task_id, "updated_at": self.now}
-                          for task_id in changes.cancelled]
-        insert_ignore(self.connection, t.tasks, new, ["case_id", "kind"])
-        self._update_tasks(moved, due_on=bindparam("due_on"), rule=bindparam("rule"))
-        self._update_tasks(cancelled, status="cancelled")
-
-    def _update_tasks(self, rows: list[dict[str, Any]], **values: Any) -> None:
+    def _update(self, table: Any, key: Any, key_name: str, rows: list[dict[str, Any]]) -> None:
+        """UPDATE each row (all with the same columns) where `key` = row[key_name]."""
         if rows:
             self.connection.execute(
-                update(t.tasks).where(t.tasks.c.id == bindparam("task_id"))
-                .values(updated_at=bindparam("updated_at"), **values),
+                update(table).where(key == bindparam(key_name))
+                .values({name: bindparam(name) for name in rows[0] if name != key_name}),
                 rows,
             )
 
-    def _write_flags(self, assessed: list[tuple[ChunkCase, Assessment]]) -> None:
-        known = [case.id for case, _ in assessed if not case.draft]
-        for group in in_groups(known):
-            self.connection.execute(delete(t.flags).where(
-                t.flags.c.case_id.in_(group), t.flags.c.code.in_(LEGAL_FLAG_CODES)))
-        insert_ignore(self.connection, t.flags, [
-            {"case_id": case.id, "code": flag.code, "detail": flag.detail, "raised_at": self.now}
-            for case, assessment in assessed for flag in assessment.flags
-        ], ["case_id", "code"])
+
+@dataclass
+class WritePlan:
+    """Every row one chunk writes, decided before the first statement runs."""
+
+    new_cases: list[dict[str, Any]] = field(default_factory=list)
+    changed_cases: list[dict[str, Any]] = field(default_factory=list)
+    reflagged_cases: list[str] = field(default_factory=list)
+    new_tasks: list[dict[str, Any]] = field(default_factory=list)
+    moved_tasks: list[dict[str, Any]] = field(default_factory=list)
+    cancelled_tasks: list[dict[str, Any]] = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    triage: list[dict[str, Any]] = field(default_factory=list)

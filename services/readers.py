@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 SUFFIXES = (".json", ".jsonl", ".csv")
 #: CSV columns that are the flattened parts of a notice (CONTRACT.md, "Notice (CSV)").
 NESTED_PREFIXES = ("tenant_", "dwelling_", "landlord_")
@@ -96,6 +98,10 @@ def _jsonl_records(source: SourceFile) -> Iterator[RawRecord]:
 
 
 def _json_record(record_no: int, line_no: int, text: str) -> RawRecord:
+    try:
+        return RawRecord(record_no, line_no, text, data=orjson.loads(text))
+    except orjson.JSONDecodeError:
+        pass  # the standard parser decides (NaN, huge integers) and words the error
     try:
         return RawRecord(record_no, line_no, text, data=json.loads(text))
     except json.JSONDecodeError as exc:

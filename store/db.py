@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -17,18 +18,26 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: SQLite's page cache per connection: the unique indexes of a growing database stay in
+#: memory during intake (the default 2 MB made the marginal rate fall as the file grew)
+SQLITE_CACHE_KIB = 32 * 1024
 
 
 def create_database_engine(url: str) -> Engine:
     """An engine for `url`; SQLite connections get WAL, foreign keys and a busy timeout."""
     parsed = make_url(url)
+    json_codec = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **json_codec)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    engine = create_engine(url, connect_args={"timeout": 30}, **json_codec)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _json_dumps(value: object) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -36,6 +45,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    cursor.execute("PRAGMA wal_autocheckpoint=8192")  # pages; fewer, larger checkpoints
     cursor.close()
 
 

@@ -109,7 +109,7 @@ tasks = Table(
     Column("id", Integer, primary_key=True),
     Column("case_id", ForeignKey("cases.id"), nullable=False),
     Column("kind", String(32), nullable=False),
-    Column("due_on", Date, nullable=False, index=True),
+    Column("due_on", Date, nullable=False),
     Column("status", String(16), nullable=False),
     Column("assignee", String(320)),
     Column("rule", Text, nullable=False),

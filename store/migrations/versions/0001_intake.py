@@ -90,7 +90,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('case_id', 'kind', name='uq_tasks_case_kind')
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_tasks_due_on'), ['due_on'], unique=False)
         batch_op.create_index('ix_tasks_status_due', ['status', 'due_on'], unique=False)
 
     op.create_table('triage',
@@ -164,7 +163,6 @@ def downgrade() -> None:
     op.drop_table('triage')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_status_due')
-        batch_op.drop_index(batch_op.f('ix_tasks_due_on'))
 
     op.drop_table('tasks')
     op.drop_table('receipts')
