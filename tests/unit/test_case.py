@@ -261,10 +261,10 @@ def test_the_case_id_is_stable_for_the_same_procedure_however_it_is_spelled():
     assert case_id_for(key("vredegerecht  schaarbeek", "26 a 1234")) == first
 
 
-def test_the_case_id_is_short_lowercase_text():
+def test_the_case_id_is_sixteen_hex_digits():
     case_id = case_id_for(key("Vredegerecht Schaarbeek", "26A1234"))
-    assert len(case_id) == 10
-    assert case_id == case_id.lower() and case_id.isalnum()
+    assert len(case_id) == 16
+    assert int(case_id, 16) >= 0 and case_id == case_id.lower()
 
 
 def test_different_dockets_or_courts_give_different_case_ids():
