@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,8 @@ from domus.bootstrap import ConfigurationError, Domus, bootstrap
 from domus.settings import Settings
 from services import cases as case_service
 from services import review
-from services.readers import UnreadableFile
+from services.intake import received_count
+from services.readers import UnreadableFile, inspect_file
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_QUARANTINED = 1, 2, 3
 
@@ -109,9 +110,13 @@ def ingest(paths: tuple[Path, ...], now: datetime | None, as_json: bool) -> None
 
     check_notice_files(paths)
     settings = Settings()
-    bootstrap(settings)
-    with output.progress_bar(enabled=sys.stderr.isatty()) as advance:
-        summary = run_intake(settings, paths, now=now or now_in_brussels(), progress=advance)
+    domus = bootstrap(settings)
+    count = None
+    if sys.stderr.isatty():
+        digests = [inspect_file(path).sha256 for path in paths]
+        count = partial(received_count, domus.engine, digests)
+    with output.progress_count(count):
+        summary = run_intake(settings, paths, now=now or now_in_brussels())
     emit(summary.to_json(), as_json, output.render_summary)
     if summary.quarantined:
         sys.exit(EXIT_QUARANTINED)

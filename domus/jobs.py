@@ -8,7 +8,6 @@ from pathlib import Path
 
 from domus.bootstrap import prepare_prefect, run_flow, stderr_say
 from domus.settings import Settings
-from services.intake import Progress
 from services.readers import SUFFIXES, UnreadableFile
 from services.summary import IntakeSummary
 
@@ -22,16 +21,12 @@ def check_notice_files(paths: Sequence[Path]) -> None:
             raise UnreadableFile(f"{path}: unknown file type (expected .json, .jsonl or .csv)")
 
 
-def run_intake(settings: Settings, paths: Sequence[Path], *, now: datetime,
-               progress: Progress | None = None) -> IntakeSummary:
-    """One intake flow run over `paths`."""
+def run_intake(settings: Settings, paths: Sequence[Path], *, now: datetime) -> IntakeSummary:
+    """One intake flow run over `paths`, large files split over `intake_workers` processes."""
     check_notice_files(paths)
     prepare_prefect(settings, stderr_say)
-    from workflows.intake import PROGRESS, intake_flow
+    from workflows.intake import intake_flow
 
-    token = PROGRESS.set(progress)
-    try:
-        result = run_flow(intake_flow, paths=[str(p.resolve()) for p in paths], now=now)
-    finally:
-        PROGRESS.reset(token)
+    result = run_flow(intake_flow, paths=[str(p.resolve()) for p in paths], now=now,
+                      workers=settings.intake_workers)
     return IntakeSummary.from_json(result)

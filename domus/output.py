@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from threading import Event, Thread
 from typing import Any
 
 from domain.routing import OCMWS
@@ -111,16 +112,30 @@ def render_triage(entries: list[dict[str, Any]]) -> str:
 
 
 @contextmanager
-def progress_bar(*, enabled: bool) -> Iterator[Callable[[int], None] | None]:
-    """A live count of ingested records on a terminal (stderr); nothing otherwise."""
-    if not enabled:
-        yield None
+def progress_count(count: Callable[[], int] | None) -> Iterator[None]:
+    """While the block runs, a live count on a terminal (stderr) of what `count` reports
+    twice a second; nothing when `count` is None."""
+    if count is None:
+        yield
         return
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    columns = (SpinnerColumn(), TextColumn("ingesting: {task.completed:,} records"),
+    columns = (SpinnerColumn(), TextColumn("ingesting: {task.completed:,} records received"),
                TimeElapsedColumn())
+    stop = Event()
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("ingest", total=None)
-        yield lambda count: progress.advance(task, count)
+
+        def poll() -> None:
+            while not stop.wait(0.5):
+                with suppress(Exception):  # a busy database only delays the count
+                    progress.update(task, completed=count())
+
+        thread = Thread(target=poll, name="domus-progress", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     closures: Annotated[list[date], NoDecode] = Field(default_factory=list)
     #: notices per intake transaction
     chunk_size: int = Field(default=1000, ge=1, le=20000)
+    #: processes that share a large intake file (split by procedure, so never by case)
+    intake_workers: int = Field(default=2, ge=1, le=32)
 
     @field_validator("closures", mode="before")
     @classmethod

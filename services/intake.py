@@ -7,21 +7,21 @@ unique keys, so a batch run twice, or finished after a crash, doubles nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from itertools import islice
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, insert, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from domain.case import case_id_for
 from domain.notices import Notice, NoticeInvalid, validate_notice
 from domain.rulebook import RuleBook
+from domain.values import fold_key
 from services.intake_store import CaseDraft, ChunkStore
 from services.readers import RawRecord, SourceFile, read_records
 from services.summary import IntakeSummary
-from store.tables import batches
-
-Progress = Callable[[int], None]
+from store.tables import batches, receipts
 
 
 def ingest_source(
@@ -31,18 +31,19 @@ def ingest_source(
     rules: RuleBook,
     now: datetime,
     chunk_size: int = 1000,
-    progress: Progress | None = None,
+    part: int = 0,
+    parts: int = 1,
 ) -> IntakeSummary:
-    """Ingest every record of `source`; chunks are committed one by one, so memory stays
-    flat and a killed batch resumes where it stopped when it is run again."""
-    batch_id = start_batch(engine, source, now)
+    """Ingest the records of `source` that fall in partition `part` of `parts`; chunks are
+    committed one by one, so memory stays flat and a killed batch resumes where it stopped
+    when it is run again. Partitions split by procedure (`partition_of`), so processes
+    that each take one never share a case."""
+    batch_id = start_batch(engine, source, now, part=part, parts=parts)
     summary = IntakeSummary()
-    parsed_chunks = (parse_chunk(chunk) for chunk in _chunks(read_records(source), chunk_size))
-    for parsed in parsed_chunks:
+    records = (r for r in read_records(source) if partition_of(r, parts) == part)
+    for chunk in _chunks(records, chunk_size):
         with engine.begin() as connection:
-            summary.add(store_chunk(connection, source, batch_id, parsed, rules=rules, now=now))
-        if progress:
-            progress(len(parsed))
+            summary.add(ingest_chunk(connection, source, batch_id, chunk, rules=rules, now=now))
     with engine.begin() as connection:
         connection.execute(
             update(batches).where(batches.c.id == batch_id)
@@ -51,10 +52,32 @@ def ingest_source(
     return summary
 
 
-def start_batch(engine: Engine, source: SourceFile, now: datetime) -> int:
+def partition_of(record: RawRecord, parts: int) -> int:
+    """Which of `parts` partitions takes `record`: every notice of one procedure (court +
+    docket, spelled any way) lands in the same one; a record without them in the first."""
+    data = record.data
+    if parts == 1 or not isinstance(data, dict):
+        return 0
+    court, docket = data.get("court"), data.get("docket_number")
+    if not isinstance(court, str) or not isinstance(docket, str):
+        return 0
+    return int(case_id_for((fold_key(court), fold_key(docket))), 16) % parts
+
+
+def received_count(engine: Engine, digests: Iterable[str]) -> int:
+    """Records received so far from the files with these sha256 digests (for progress)."""
+    with engine.connect() as connection:
+        return int(connection.scalar(
+            select(func.count()).select_from(receipts)
+            .where(receipts.c.source_sha256.in_(list(digests)))) or 0)
+
+
+def start_batch(engine: Engine, source: SourceFile, now: datetime, *, part: int = 0,
+                parts: int = 1) -> int:
+    name = source.name if parts == 1 else f"{source.name} (partition {part + 1} of {parts})"
     with engine.begin() as connection:
         result = connection.execute(
-            insert(batches).values(source=source.name, sha256=source.sha256, started_at=now)
+            insert(batches).values(source=name, sha256=source.sha256, started_at=now)
         )
         return int(result.inserted_primary_key[0])
 

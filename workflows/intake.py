@@ -1,41 +1,52 @@
-"""The intake flow: one flow run per batch of notice files, one coarse task per file.
+"""The intake flow: one flow run per batch of notice files, a few coarse tasks per file.
 
 The work is in `services.intake` (plain functions, committed chunk by chunk); the flow
 only sequences it. Prefect's per-task overhead is milliseconds, so never a task per notice.
+A large file is split by procedure into `workers` partitions that run in parallel
+processes; a small one runs in this process (starting processes would cost more).
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
+from prefect.task_runners import ProcessPoolTaskRunner
 
 from domus.bootstrap import current
-from services.intake import Progress, ingest_source
+from services.intake import ingest_source
 from services.readers import inspect_file
 from services.summary import IntakeSummary
 
-#: set by an entry point that shows a progress bar; carried into the task by context
-PROGRESS: ContextVar[Progress | None] = ContextVar("domus_intake_progress", default=None)
+#: below this size a file is ingested in one process (about 6,000 notices)
+PARALLEL_FROM_BYTES = 4 * 1024 * 1024
 
 
 @task(name="ingest-file", retries=0)
-def ingest_file(path: str, now: datetime) -> dict[str, Any]:
-    """Ingest one file in committed chunks and return its summary."""
+def ingest_file(path: str, now: datetime, part: int = 0, parts: int = 1) -> dict[str, Any]:
+    """Ingest partition `part` of `parts` of one file in committed chunks."""
     domus = current()
-    source = inspect_file(Path(path))
-    summary = ingest_source(domus.engine, source, rules=domus.rules, now=now,
-                            chunk_size=domus.settings.chunk_size, progress=PROGRESS.get())
+    summary = ingest_source(domus.engine, inspect_file(Path(path)), rules=domus.rules,
+                            now=now, chunk_size=domus.settings.chunk_size, part=part,
+                            parts=parts)
     return summary.to_json()
 
 
-@flow(name="intake", log_prints=False, validate_parameters=True)
-def intake_flow(paths: list[str], now: datetime) -> dict[str, Any]:
+@flow(name="intake", log_prints=False, validate_parameters=True,
+      task_runner=ProcessPoolTaskRunner())
+def intake_flow(paths: list[str], now: datetime, workers: int = 1,
+                parallel_from_bytes: int = PARALLEL_FROM_BYTES) -> dict[str, Any]:
     """Ingest the notice files `paths` received at `now` (Europe/Brussels wall time)."""
     total = IntakeSummary()
     for path in paths:
-        total.add(IntakeSummary.from_json(ingest_file(path, now)))
+        parts = workers if workers > 1 and Path(path).stat().st_size >= parallel_from_bytes else 1
+        if parts == 1:
+            results = [ingest_file(path, now)]
+        else:
+            futures = [ingest_file.submit(path, now, part, parts) for part in range(parts)]
+            results = [future.result() for future in futures]
+        for result in results:
+            total.add(IntakeSummary.from_json(result))
     return total.to_json()

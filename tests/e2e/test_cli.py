@@ -139,3 +139,29 @@ def test_the_demo_generates_ingests_and_says_where_to_look(
     assert "quarantined" in out and "triage" in out
     assert "domus case " in out
     assert (settings.data_dir / "demo" / "notices-2026.csv").exists()
+
+
+def test_a_large_file_is_ingested_by_two_worker_processes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from datetime import date, datetime
+
+    from domus.bootstrap import bootstrap, run_flow
+    from domus.demo_data import generate_notices
+    from domus.demo_data import write_jsonl as write_demo
+    from workflows.intake import intake_flow
+
+    path = tmp_path / "large.jsonl"
+    write_demo(generate_notices(300, seed=5, start=date(2026, 9, 1), days=90), path)
+
+    result = run_flow(intake_flow, paths=[str(path)], now=datetime(2026, 11, 23, 9),
+                      workers=2, parallel_from_bytes=0)
+
+    assert result["received"] == 300
+    with bootstrap(settings).engine.connect() as connection:
+        from sqlalchemy import select
+
+        from store.tables import batches
+
+        sources = sorted(connection.scalars(select(batches.c.source)))
+    assert sources == [f"{path} (partition 1 of 2)", f"{path} (partition 2 of 2)"]
