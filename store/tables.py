@@ -79,6 +79,7 @@ cases = Table(
     Column("earliest_eviction_on", Date),
     Column("eviction_at", DateTime),
     Column("first_received_on", Date, nullable=False),
+    Column("caseworker", String(320)),  # the caseworker on the case (users.email)
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )
@@ -156,5 +157,73 @@ triage = Table(
     Column("resolution", Text),
 )
 
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),  # stored lower-case
+    Column("name", String(500), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("ocmw", String(5)),  # None for a regional monitor
+    Column("language", String(2), nullable=False),
+    Column("password_hash", Text),  # argon2; None until a password is set
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# API bearer tokens and calendar-feed tokens: only their SHA-256 is kept.
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # "api" | "calendar"
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("result", String(16), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("note", Text),
+    Column("recorded_by", String(320), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# Every notification Domus means to send, keyed so the same one is never written twice:
+# (reason, task or case, deadline, recipient). Delivery claims a row before sending it.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(300), nullable=False, unique=True),
+    Column("reason", String(16), nullable=False),  # due | overdue | escalated | at_risk | digest
+    Column("recipient", String(320)),  # users.email; None: nobody to tell (status "held")
+    Column("case_id", ForeignKey("cases.id")),
+    Column("task_id", ForeignKey("tasks.id")),
+    Column("due_on", Date, nullable=False),  # the deadline, event date or digest day
+    Column("created_at", DateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sending | sent | failed | held
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("claim", String(32)),
+    Column("claimed_at", DateTime),
+    Column("sent_at", DateTime),
+    Column("last_error", Text),
+    Column("message_id", String(200)),
+    Column("subject", Text),
+    Column("body", Text),
+)
+
 Index("ix_tasks_status_due", tasks.c.status, tasks.c.due_on)
+Index("ix_tasks_assignee_status", tasks.c.assignee, tasks.c.status)
+Index("ix_cases_hearing_at", cases.c.hearing_at)
+Index("ix_cases_eviction_at", cases.c.eviction_at)
+Index("ix_outbox_status_next", outbox.c.status, outbox.c.next_attempt_at)
 Index("ix_quarantine_open", quarantine.c.resolved_at)
