@@ -27,6 +27,15 @@ class Settings(BaseSettings):
     chunk_size: int = Field(default=1000, ge=1, le=20000)
     #: processes that share a large intake file (split by procedure, so never by case)
     intake_workers: int = Field(default=2, ge=1, le=32)
+    #: the web app's address as users reach it; e-mails and calendars link to cases there
+    base_url: str = "http://127.0.0.1:8000"
+    #: the sender of Domus's e-mails
+    mail_from: str = "domus@localhost"
+    #: SMTP connection attempts per delivery, and the first pause between them (doubling)
+    smtp_attempts: int = Field(default=3, ge=1, le=10)
+    smtp_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
+    #: minutes between two sweeps under `domus serve`
+    sweep_minutes: int = Field(default=5, ge=1, le=1440)
 
     @field_validator("closures", mode="before")
     @classmethod
