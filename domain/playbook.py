@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from functools import cache
 from importlib import resources
 
+from domain.assignment import ASSIGNMENT_RULES, DEFAULT_ASSIGNMENT_RULE
 from domain.calendar import BelgianCalendar
 
 TASK_KINDS: tuple[str, ...] = (  # CONTRACT.md, task kinds, in playbook order
@@ -29,7 +30,8 @@ TRIGGER_RECEIVED_ON = {
     "eviction_notice": "eviction_notice_received_on",
 }
 ANCHORS = ("received_on", "hearing", "earliest_eviction", "eviction")
-TASK_FIELDS = ("kind", "trigger", "due", "rule")
+TASK_FIELDS = ("kind", "trigger", "due", "rule", "rule_nl", "rule_fr")
+RULE_LANGUAGES = ("nl", "fr")
 DUE_TERM = re.compile(
     r"\s*(?P<anchor>[a-z_]+)\s*(?P<sign>[-+−])\s*(?P<count>\d+)\s+(?P<unit>working days?|days?)\s*"
 )
@@ -65,6 +67,12 @@ class TaskRule:
     trigger: str
     due: tuple[DueTerm, ...]
     rule: str
+    #: the rule in the caseworkers' languages, as (language, text) pairs
+    translations: tuple[tuple[str, str], ...] = ()
+
+    def rule_in(self, language: str) -> str:
+        """The explanation in `language` when the playbook gives one, else `rule`."""
+        return dict(self.translations).get(language, self.rule)
 
     def due_on(self, anchors: dict[str, date | None], calendar: BelgianCalendar) -> date | None:
         """Return the earliest date among the terms whose anchor is known; None if none is."""
@@ -102,6 +110,13 @@ class Playbook:
     """A parsed playbook: its task rules in file order."""
 
     rules: tuple[TaskRule, ...]
+    #: how new tasks get their caseworker (domain.assignment)
+    assignment_rule: str = DEFAULT_ASSIGNMENT_RULE
+
+    def rule_text(self, kind: str, language: str) -> str | None:
+        """Why a task of `kind` is due when it is, in `language` (e-mails, calendars)."""
+        rule = next((r for r in self.rules if r.kind == kind), None)
+        return rule.rule_in(language) if rule else None
 
     def plan(self, facts: PlaybookFacts, calendar: BelgianCalendar) -> list[PlannedTask]:
         """Return the tasks due on a case, in file order (DESIGN.md, internal playbook): a task
@@ -129,15 +144,30 @@ def parse_playbook(text: str) -> Playbook:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise PlaybookError(f"playbook is not valid TOML: {error}") from None
-    extra = sorted(set(document) - {"task"})
+    extra = sorted(set(document) - {"task", "assignment"})
     if extra:
-        raise PlaybookError(f"playbook: unknown top-level key {extra[0]!r}; only [[task]] blocks")
+        raise PlaybookError(f"playbook: unknown top-level key {extra[0]!r}; "
+                            "only [[task]] blocks and an [assignment] table")
     tasks = document.get("task")
     if not isinstance(tasks, list) or not tasks:
         raise PlaybookError("playbook has no [[task]] blocks")
     rules = tuple(_parse_task(number, table) for number, table in enumerate(tasks, start=1))
     _check_kinds_unique(rules)
-    return Playbook(rules)
+    return Playbook(rules, _parse_assignment(document.get("assignment", {})))
+
+
+def _parse_assignment(table: object) -> str:
+    """Return the assignment rule of the [assignment] table (default: case_caseworker)."""
+    if not isinstance(table, dict):
+        raise PlaybookError("playbook: [assignment] must be a table, e.g. rule = \"fewest_open\"")
+    unknown = sorted(set(table) - {"rule"})
+    if unknown:
+        raise PlaybookError(f"[assignment], field {unknown[0]!r}: unknown field; only 'rule'")
+    rule = table.get("rule", DEFAULT_ASSIGNMENT_RULE)
+    if rule not in ASSIGNMENT_RULES:
+        raise PlaybookError(f"[assignment], field 'rule': {rule!r} is not one of "
+                            f"{', '.join(ASSIGNMENT_RULES)}")
+    return rule
 
 
 def _task_error(number: int, field: str, problem: str) -> PlaybookError:
@@ -157,7 +187,15 @@ def _parse_task(number: int, table: dict) -> TaskRule:
     rule = table.get("rule", f"playbook: {kind} due {table['due']}")
     if not isinstance(rule, str):
         raise _task_error(number, "rule", "must be text in quotes")
-    return TaskRule(kind, trigger, due, rule)
+    translations = []
+    for language in RULE_LANGUAGES:
+        text = table.get(f"rule_{language}")
+        if text is None:
+            continue
+        if not isinstance(text, str):
+            raise _task_error(number, f"rule_{language}", "must be text in quotes")
+        translations.append((language, text))
+    return TaskRule(kind, trigger, due, rule, tuple(translations))
 
 
 def _choice(table: dict, field: str, allowed: tuple[str, ...], number: int) -> str:

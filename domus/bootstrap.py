@@ -20,6 +20,8 @@ from domain.playbook import Playbook, PlaybookError, default_playbook, parse_pla
 from domain.regions import region_rules
 from domain.rulebook import RuleBook
 from domus.settings import Settings
+from services.delivery import Delivery
+from services.mail import SmtpTarget
 from store.db import create_database_engine, migrate
 
 
@@ -33,10 +35,22 @@ class Domus:
     engine: Engine
     rules: RuleBook
 
+    def delivery(self) -> Delivery:
+        """Mail delivery as the settings describe it (no SMTP URL: the outbox keeps it)."""
+        settings = self.settings
+        return Delivery(settings.smtp_url, settings.mail_from, settings.base_url,
+                        attempts=settings.smtp_attempts,
+                        backoff_seconds=settings.smtp_backoff_seconds)
+
 
 def bootstrap(settings: Settings | None = None) -> Domus:
     """Open (and migrate) the database and load the rules for these settings."""
     settings = settings or Settings()
+    if settings.smtp_url:
+        try:
+            SmtpTarget.from_url(settings.smtp_url)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
     engine = create_database_engine(settings.database_url)
     migrate(engine)
     return Domus(settings, engine, build_rulebook(settings))

@@ -24,8 +24,12 @@ from domus.bootstrap import ConfigurationError, Domus, bootstrap
 from domus.settings import Settings
 from services import cases as case_service
 from services import review
+from services.calendar_feed import CalendarRefused
+from services.contacts import ContactError
 from services.intake import received_count
 from services.readers import UnreadableFile, inspect_file
+from services.tasks import TaskError
+from services.users import UserError
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_QUARANTINED = 1, 2, 3
 
@@ -48,9 +52,10 @@ def translated_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (UnreadableFile, ConfigurationError) as exc:
+        except (UnreadableFile, ConfigurationError, UserError, ContactError) as exc:
             raise BadInput(str(exc)) from None
-        except (case_service.CaseNotFound, review.ReviewError) as exc:
+        except (case_service.CaseNotFound, review.ReviewError, TaskError,
+                CalendarRefused) as exc:
             raise Failure(str(exc.args[0])) from None
 
     return run
@@ -266,6 +271,288 @@ def triage_resolve(case_id: str, ocmw: str, note: str | None) -> None:
     review.resolve_triage(domus.engine, case_id, ocmw, rules=domus.rules,
                           now=now_in_brussels(), note=note)
     click.echo(f"case {case_id} routed to OCMW {ocmw}")
+
+# -- people, tasks and the sweep (issue 3) ------------------------------------------------
+@cli.group("users", invoke_without_command=True)
+@click.option("--ocmw", help="only this OCMW's users")
+@json_option
+@click.pass_context
+@translated_errors
+def users(ctx: click.Context, ocmw: str | None, as_json: bool) -> None:
+    """Staff and monitors: `add` one, give out an API `token` or a `calendar-url`."""
+    if ctx.invoked_subcommand:
+        return
+    from services.users import list_users
+
+    with open_domus().engine.connect() as connection:
+        found = [user.as_json() for user in list_users(connection, ocmw=ocmw)]
+    emit(found, as_json, output.render_users)
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--name", required=True, help="full name, as e-mails greet the user")
+@click.option("--role", required=True,
+              type=click.Choice(["caseworker", "team_lead", "administrator", "monitor"]))
+@click.option("--ocmw", help="NIS code of the user's OCMW, e.g. 21015 (not for a monitor)")
+@click.option("--lang", "language", type=click.Choice(["nl", "fr"]), default="nl",
+              show_default=True, help="language of the user's e-mails and calendar")
+@click.option("--password-file", type=click.Path(path_type=Path),
+              help="a file whose first line is the password (else a prompt, or stdin)")
+@json_option
+@translated_errors
+def users_add(email: str, name: str, role: str, ocmw: str | None, language: str,
+              password_file: Path | None, as_json: bool) -> None:
+    """Create a user. The password is never taken from the command line."""
+    from domain.routing import OCMWS
+    from services.users import add_user
+
+    password = _read_password(password_file)
+    domus = open_domus()
+    user = add_user(domus.engine, email=email, name=name, role=role, ocmw=ocmw,
+                    language=language, password=password, now=now_in_brussels(),
+                    known_ocmws=OCMWS if domus.settings.region == "brussels" else {},
+                    rules=domus.rules)
+    if password is None:
+        click.echo(f"domus: {user.email} has no password yet: they can use an API token "
+                   "(`domus users token`) but cannot log in to the web app until "
+                   "`domus users password` sets one", err=True)
+    emit(user.as_json(), as_json,
+         lambda u: f"created {u['role']} {u['email']} ({output.ocmw_label(u['ocmw'])}"
+                   f", {u['language']})" if u["ocmw"] else
+                   f"created {u['role']} {u['email']} ({u['language']})")
+
+
+@users.command("password")
+@click.argument("email")
+@click.option("--password-file", type=click.Path(path_type=Path),
+              help="a file whose first line is the password (else a prompt, or stdin)")
+@translated_errors
+def users_password(email: str, password_file: Path | None) -> None:
+    """Set or change a user's password."""
+    from services.users import set_password
+
+    password = _read_password(password_file)
+    if password is None:
+        raise BadInput("no password given (--password-file FILE, a prompt, or stdin)")
+    set_password(open_domus().engine, email, password)
+    click.echo(f"password of {email} set")
+
+
+def _read_password(path: Path | None) -> str | None:
+    """From a file (first line), an interactive prompt, or piped stdin; None when stdin
+    is empty. Never from the command line, where other users of the machine see it."""
+    if path is not None:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise BadInput(f"--password-file {path}: {exc.strerror or exc}") from None
+        if not lines or not lines[0]:
+            raise BadInput(f"--password-file {path}: the first line is empty")
+        return lines[0]
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    line = sys.stdin.readline().rstrip("\r\n")
+    return line or None
+
+
+@users.command("token")
+@click.argument("email")
+@click.option("--revoke", is_flag=True, help="revoke the user's API tokens instead")
+@translated_errors
+def users_token(email: str, revoke: bool) -> None:
+    """Print a new API token for this user (a bearer token for the HTTP API)."""
+    from services.users import issue_token, revoke_tokens
+
+    engine, now = open_domus().engine, now_in_brussels()
+    if revoke:
+        count = revoke_tokens(engine, email, kind="api", now=now)
+        click.echo(f"revoked {count} API token(s) of {email}")
+        return
+    click.echo(issue_token(engine, email, kind="api", now=now))
+
+
+@users.command("calendar-url")
+@click.argument("email")
+@click.option("--revoke", is_flag=True, help="stop the user's calendar feed")
+@translated_errors
+def users_calendar_url(email: str, revoke: bool) -> None:
+    """Print a new secret calendar-feed address for this user; the old one stops working."""
+    from services.users import issue_token, revoke_tokens
+
+    domus, now = open_domus(), now_in_brussels()
+    if revoke:
+        count = revoke_tokens(domus.engine, email, kind="calendar", now=now)
+        click.echo(f"revoked {count} calendar feed(s) of {email}")
+        return
+    token = issue_token(domus.engine, email, kind="calendar", now=now, revoke_others=True)
+    click.echo(f"{domus.settings.base_url.rstrip('/')}/calendar/{token}.ics")
+
+
+@cli.group("task")
+def task_group() -> None:
+    """Act on one task: `done`, `cancel`, `assign`."""
+
+
+@task_group.command("done")
+@click.argument("task_id", type=int)
+@json_option
+@translated_errors
+def task_done(task_id: int, as_json: bool) -> None:
+    """Mark a task done."""
+    from services.tasks import complete_task
+
+    found = complete_task(open_domus().engine, task_id, Actor.operator(), now=now_in_brussels())
+    emit(found, as_json, lambda t: f"task {t['id']} ({t['kind']}) is {t['status']}")
+
+
+@task_group.command("cancel")
+@click.argument("task_id", type=int)
+@json_option
+@translated_errors
+def task_cancel(task_id: int, as_json: bool) -> None:
+    """Cancel a task that is no longer needed."""
+    from services.tasks import cancel_task
+
+    found = cancel_task(open_domus().engine, task_id, Actor.operator(), now=now_in_brussels())
+    emit(found, as_json, lambda t: f"task {t['id']} ({t['kind']}) is {t['status']}")
+
+
+@task_group.command("assign")
+@click.argument("task_id", type=int)
+@click.argument("email", required=False)
+@click.option("--queue", is_flag=True, help="put the task back in the team queue")
+@json_option
+@translated_errors
+def task_assign(task_id: int, email: str | None, queue: bool, as_json: bool) -> None:
+    """Give a task to a caseworker or team lead of the case's OCMW."""
+    from services.tasks import reassign_task
+
+    if bool(email) == queue:
+        raise BadInput("give either the EMAIL of the new assignee or --queue")
+    found = reassign_task(open_domus().engine, task_id, None if queue else email,
+                          Actor.operator(), now=now_in_brussels())
+    emit(found, as_json, lambda t: f"task {t['id']} ({t['kind']}) → "
+                                   f"{t['assignee'] or 'the team queue'}")
+
+
+@cli.command("contact")
+@click.argument("case_id")
+@click.option("--channel", required=True,
+              type=click.Choice(["letter", "phone", "email", "office", "home_visit", "hearing"]))
+@click.option("--result", required=True, type=click.Choice(["reached", "not_reached"]))
+@click.option("--at", type=IsoDateTime(), help="when (default: now)")
+@click.option("--note", help="what was agreed or tried")
+@json_option
+@translated_errors
+def contact(case_id: str, channel: str, result: str, at: datetime | None, note: str | None,
+            as_json: bool) -> None:
+    """Record a contact with the household; an effective one closes the first-contact and
+    home-visit tasks and clears `at_risk`."""
+    from services.contacts import record_contact
+
+    recorded = record_contact(open_domus().engine, case_id, channel=channel, result=result,
+                              at=at, note=note, actor=Actor.operator(), now=now_in_brussels())
+    emit(recorded, as_json, _render_contact)
+
+
+def _render_contact(c: dict[str, Any]) -> str:
+    line = (f"contact {c['id']} on case {c['case_id']}: {c['channel']} {c['result']} at "
+            f"{c['at']}" + (" (effective contact)" if c["effective"] else ""))
+    if c["closed_tasks"]:
+        line += f"; closed tasks {', '.join(map(str, c['closed_tasks']))}"
+    if c["at_risk_cleared"]:
+        line += "; at_risk cleared"
+    return line
+
+
+@cli.command("sweep")
+@click.option("--now", type=IsoDateTime(), help="the moment to sweep for (default: now)")
+@json_option
+@translated_errors
+def sweep(now: datetime | None, as_json: bool) -> None:
+    """Deadline sweep: due, overdue and escalation notifications, at-risk flags, e-mail."""
+    from domus.jobs import run_sweep
+
+    settings = Settings()
+    bootstrap(settings)
+    emit(run_sweep(settings, now=now or now_in_brussels()), as_json, output.render_sweep)
+
+
+@cli.command("digest")
+@click.option("--now", type=IsoDateTime(), help="the moment (default: now)")
+@json_option
+@translated_errors
+def digest(now: datetime | None, as_json: bool) -> None:
+    """Each caseworker's e-mail of today's and overdue tasks (working days only)."""
+    from domus.jobs import run_digest
+
+    settings = Settings()
+    bootstrap(settings)
+    report = run_digest(settings, now=now or now_in_brussels())
+    emit(report, as_json, lambda r: f"{r['digests']} digests written; "
+                                    + output.render_delivery(r["delivery"]))
+
+
+@cli.group("outbox", invoke_without_command=True)
+@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed", "held",
+                                             "moot"]))
+@click.option("--limit", default=50, show_default=True)
+@json_option
+@click.pass_context
+@translated_errors
+def outbox(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
+    """Notifications: what went out, what waits, what failed; `retry` the failed ones."""
+    if ctx.invoked_subcommand:
+        return
+    from services.delivery import outbox_rows
+
+    with open_domus().engine.connect() as connection:
+        rows = outbox_rows(connection, status=status, limit=limit)
+    emit(rows, as_json, output.render_outbox)
+
+
+@outbox.command("retry")
+@translated_errors
+def outbox_retry() -> None:
+    """Queue the failed notifications again (the next sweep sends them)."""
+    from services.delivery import retry_failed
+
+    count = retry_failed(open_domus().engine, now=now_in_brussels())
+    click.echo(f"{count} notification(s) queued again")
+
+
+@cli.command("calendar")
+@click.argument("email")
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path),
+              help="the .ics file to write")
+@translated_errors
+def calendar(email: str, out_path: Path) -> None:
+    """That user's hearings, eviction dates and task deadlines as an iCalendar file."""
+    from services.calendar_feed import build_calendar
+    from services.users import find_user
+
+    domus = open_domus()
+    with domus.engine.connect() as connection:
+        user = find_user(connection, email)
+        data = build_calendar(connection, user.as_json(), now=now_in_brussels(),
+                              base_url=domus.settings.base_url, rules=domus.rules)
+    try:
+        out_path.write_bytes(data)
+    except OSError as exc:
+        raise BadInput(f"--out {out_path}: {exc.strerror or exc}") from None
+    click.echo(f"wrote {out_path} ({data.count(b'BEGIN:VEVENT')} events)")
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@translated_errors
+def serve_command(host: str, port: int) -> None:
+    """The web app, the calendar feeds and the in-process scheduler (sweep, digest)."""
+    from domus.serve import serve
+
+    serve(Settings(), host=host, port=port)
 
 
 @cli.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from domus.bootstrap import prepare_prefect, run_flow, stderr_say
 from domus.settings import Settings
@@ -30,3 +31,28 @@ def run_intake(settings: Settings, paths: Sequence[Path], *, now: datetime) -> I
     result = run_flow(intake_flow, paths=[str(p.resolve()) for p in paths], now=now,
                       workers=settings.intake_workers)
     return IntakeSummary.from_json(result)
+
+
+def run_sweep(settings: Settings, *, now: datetime) -> dict[str, Any]:
+    """One sweep flow run: notifications and at-risk flags for `now`, then delivery."""
+    prepare_prefect(settings, stderr_say)
+    from workflows.sweep import sweep_flow
+
+    return run_flow(sweep_flow, now=now)
+
+
+def run_digest(settings: Settings, *, now: datetime) -> dict[str, Any]:
+    """One digest flow run: each caseworker's tasks of the day, then delivery."""
+    prepare_prefect(settings, stderr_say)
+    from workflows.sweep import digest_flow
+
+    return run_flow(digest_flow, now=now)
+
+
+def run_replay(settings: Settings, *, moments: list[datetime],
+               digest_at: list[datetime]) -> list[dict[str, Any]]:
+    """Many sweeps in one flow run (the demo's simulated month)."""
+    prepare_prefect(settings, stderr_say)
+    from workflows.sweep import replay_flow
+
+    return run_flow(replay_flow, moments=moments, digest_at=digest_at)

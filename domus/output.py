@@ -63,6 +63,7 @@ def render_case(case: dict[str, Any]) -> str:
         f"  OCMW      {ocmw_label(case['ocmw'])}   status {case['status']}",
         f"  hearing   {case['hearing_at'] or '-'}   earliest eviction "
         f"{case['earliest_eviction_on'] or '-'}   eviction {case['eviction_at'] or '-'}",
+        f"  caseworker {case.get('caseworker') or '(team queue)'}",
     ]
     if case.get("triage_reason"):
         lines.append(f"  triage    {case['triage_reason']}")
@@ -139,3 +140,38 @@ def progress_count(count: Callable[[], int] | None) -> Iterator[None]:
         finally:
             stop.set()
             thread.join()
+
+
+def render_sweep(report: dict[str, Any]) -> str:
+    delivery = report["delivery"]
+    return "\n".join([
+        f"sweep at {report['now']}: {report['due']} tasks due today, {report['overdue']} "
+        f"overdue, {report['escalated']} escalated to the team lead; {report['at_risk']} "
+        f"cases at risk ({report['at_risk_cleared']} cleared)",
+        f"notifications: {report['notifications']} new"
+        + (f" ({report['held']} with nobody to tell: see `domus outbox --status held`)"
+           if report.get("held") else ""),
+        render_delivery(delivery),
+    ])
+
+
+def render_delivery(delivery: dict[str, Any]) -> str:
+    return (f"e-mail: {delivery['sent']} sent, {delivery['failed']} failed (kept for a retry), "
+            f"{delivery['moot']} no longer needed; {delivery['waiting']} waiting in the outbox")
+
+
+def render_outbox(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "the outbox is empty"
+    table = [[str(r["id"]), r["status"], r["reason"], r["recipient"] or "(nobody)",
+              r["case_id"] or "", r["due_on"], str(r["attempts"]),
+              (r["last_error"] or r["subject"] or "")[:60]] for r in rows]
+    return _table(table, ["id", "status", "reason", "to", "case", "date", "tries", "detail"])
+
+
+def render_users(users: list[dict[str, Any]]) -> str:
+    if not users:
+        return "no users yet: `domus users add EMAIL --name NAME --role ROLE --ocmw CODE`"
+    rows = [[u["email"], u["name"], u["role"], ocmw_label(u["ocmw"]) if u["ocmw"] else "-",
+             u["language"], "" if u["active"] else "deactivated"] for u in users]
+    return _table(rows, ["email", "name", "role", "ocmw", "lang", ""])

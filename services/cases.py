@@ -86,8 +86,11 @@ def _documents(connection: Connection, rows: Sequence[Row[Any]]) -> list[dict[st
             ("triage", t.triage, t.triage.c.id),
         )
     }
-    return [_document(row, {name: kids[row.id] for name, kids in children.items()})
-            for row in rows]
+    from services.contacts import contacts_of
+
+    contacts = contacts_of(connection, ids)
+    return [_document(row, {name: kids[row.id] for name, kids in children.items()},
+                      contacts[row.id]) for row in rows]
 
 
 def _children(connection: Connection, table: Any, ids: list[str],
@@ -101,7 +104,8 @@ def _children(connection: Connection, table: Any, ids: list[str],
     return found
 
 
-def _document(row: Row[Any], kids: dict[str, list[Row[Any]]]) -> dict[str, Any]:
+def _document(row: Row[Any], kids: dict[str, list[Row[Any]]],
+              contacts: list[dict[str, Any]]) -> dict[str, Any]:
     triage = next((r for r in kids["triage"] if r.resolved_at is None), None)
     return {
         "id": row.id, "ocmw": row.ocmw, "court": row.court, "docket_number": row.docket_number,
@@ -115,7 +119,8 @@ def _document(row: Row[Any], kids: dict[str, list[Row[Any]]]) -> dict[str, Any]:
         "eviction_at": _iso(row.eviction_at),
         "flags": [{"code": f.code, "detail": f.detail} for f in kids["flags"]],
         "tasks": [{**_task(task), "rule": task.rule} for task in kids["tasks"]],
-        "contacts": [], "letters": [], "referrals": [], "outcome": None,
+        "caseworker": row.caseworker,
+        "contacts": contacts, "letters": [], "referrals": [], "outcome": None,
         "notices": [{"kind": n.kind, "received_on": _iso(n.received_on),
                      "data": n.data} for n in kids["notices"]],
         "triage_reason": triage.reason if triage else None,

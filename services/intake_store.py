@@ -24,6 +24,7 @@ from domain.case import (
 from domain.notices import Notice, NoticeFacts, NoticeInvalid
 from domain.routing import Routing
 from domain.rulebook import RuleBook
+from services.assignment import assign_new_tasks
 from services.readers import RawRecord, SourceFile
 from services.summary import Quarantined
 from store import tables as t
@@ -183,6 +184,8 @@ class ChunkStore:
                       [{**row, "receipt_id": receipt_ids[no]} for no, row in self.quarantine_rows],
                       ["receipt_id"])
         insert_ignore(self.connection, t.triage, plan.triage, ["case_id"])
+        assign_new_tasks(self.connection, [case.id for case in touched], rules=rules,
+                         now=self.now)
 
     def _plan(self, assessed: list[tuple[ChunkCase, Assessment]]) -> WritePlan:
         plan, now = WritePlan(), self.now

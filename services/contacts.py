@@ -1,0 +1,79 @@
+"""Recording a contact with the household (CONTRACT.md, `domus contact`).
+
+An effective contact (reached, on a channel other than a letter) closes the tasks it makes
+moot (first contact, home visit) and clears the case's `at_risk` flag, in the same
+transaction as the contact itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, select, update
+
+from domain.access import Actor
+from domain.sweep import CHANNELS, MOOT_AFTER_CONTACT, RESULTS, is_effective_contact
+from services.cases import CaseNotFound
+from store import tables as t
+
+
+class ContactError(ValueError):
+    """A contact that cannot be recorded; the message names the field."""
+
+
+def record_contact(
+    engine: Engine, case_id: str, *, channel: str, result: str, at: datetime | None,
+    note: str | None, actor: Actor, now: datetime,
+) -> dict[str, Any]:
+    if channel not in CHANNELS:
+        raise ContactError(f"--channel {channel!r}: one of {', '.join(CHANNELS)}")
+    if result not in RESULTS:
+        raise ContactError(f"--result {result!r}: one of {', '.join(RESULTS)}")
+    at = at or now
+    if at > now:
+        raise ContactError(f"--at {at.isoformat()}: a contact cannot be in the future")
+    if actor.role == "monitor":
+        raise CaseNotFound(f"case {case_id} not found")
+    with engine.begin() as connection:
+        case = connection.execute(select(t.cases.c.id, t.cases.c.ocmw)
+                                  .where(t.cases.c.id == case_id)).first()
+        if case is None or not actor.may_read_case(case.ocmw):
+            raise CaseNotFound(f"case {case_id} not found")
+        contact_id = connection.execute(t.contacts.insert().values(
+            case_id=case_id, channel=channel, result=result, at=at, note=note,
+            recorded_by=actor.name, created_at=now)).inserted_primary_key[0]
+        effective = is_effective_contact(channel, result)
+        closed, cleared = [], False
+        if effective:
+            closed, cleared = _effects(connection, case_id, now)
+    return {"id": contact_id, "case_id": case_id, "channel": channel, "result": result,
+            "at": at.isoformat(), "note": note, "effective": effective,
+            "closed_tasks": closed, "at_risk_cleared": cleared}
+
+
+def _effects(connection: Connection, case_id: str, now: datetime) -> tuple[list[int], bool]:
+    moot = list(connection.scalars(select(t.tasks.c.id).where(
+        t.tasks.c.case_id == case_id, t.tasks.c.kind.in_(MOOT_AFTER_CONTACT),
+        t.tasks.c.status == "open").order_by(t.tasks.c.id)))
+    if moot:
+        connection.execute(update(t.tasks).where(t.tasks.c.id.in_(moot), t.tasks.c.status == "open")
+                           .values(status="done", updated_at=now))
+    cleared = connection.execute(delete(t.flags).where(
+        t.flags.c.case_id == case_id, t.flags.c.code == "at_risk")).rowcount
+    return moot, bool(cleared)
+
+
+def contacts_of(connection: Connection, case_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The contacts of these cases, oldest first, as the case document shows them."""
+    from store.sql import in_groups
+
+    found: dict[str, list[dict[str, Any]]] = {case_id: [] for case_id in case_ids}
+    for group in in_groups(case_ids):
+        for row in connection.execute(select(t.contacts).where(t.contacts.c.case_id.in_(group))
+                                      .order_by(t.contacts.c.at, t.contacts.c.id)):
+            found[row.case_id].append({
+                "id": row.id, "channel": row.channel, "result": row.result,
+                "at": row.at.isoformat(), "note": row.note, "recorded_by": row.recorded_by,
+                "effective": is_effective_contact(row.channel, row.result)})
+    return found
