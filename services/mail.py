@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
 import time
@@ -140,15 +141,10 @@ class MailSession:
 
     def close(self) -> None:
         """Quit politely; never raises."""
-        try:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
             self._smtp.quit()
-        except (smtplib.SMTPException, OSError):
-            pass
-        finally:
-            try:
-                self._smtp.close()
-            except OSError:
-                pass
+        with contextlib.suppress(OSError):
+            self._smtp.close()  # after a failed quit
 
     def __enter__(self) -> MailSession:
         return self

@@ -107,10 +107,12 @@ def test_build_message_wants_an_aware_date() -> None:
 # --- delivery ------------------------------------------------------------------------------
 
 def test_delivery_keeps_utf8_and_the_message_id() -> None:
-    with running_smtp_server() as (host, port, received):
-        with fast_mailer(SmtpTarget(host, port)).connect() as session:
-            session.send(message())
-            session.send(message("jan@ocmw.example", message_id="<task-43.due@domus>"))
+    with (
+        running_smtp_server() as (host, port, received),
+        fast_mailer(SmtpTarget(host, port)).connect() as session,
+    ):
+        session.send(message())
+        session.send(message("jan@ocmw.example", message_id="<task-43.due@domus>"))
     assert len(received) == 2
     first = received[0]
     assert first["Subject"] == "À faire aujourd'hui : Visite à domicile — 26A1234 (El Idrissi)"
@@ -124,9 +126,11 @@ def test_delivery_keeps_utf8_and_the_message_id() -> None:
 
 def test_envelope_recipients_are_recorded() -> None:
     handler = RecordingHandler()
-    with running_smtp_server(handler) as (host, port, _):
-        with fast_mailer(SmtpTarget(host, port)).connect() as session:
-            session.send(message())
+    with (
+        running_smtp_server(handler) as (host, port, _),
+        fast_mailer(SmtpTarget(host, port)).connect() as session,
+    ):
+        session.send(message())
     assert handler.rcpt_tos == [["sofie@ocmw.example"]]
     assert handler.mail_froms == ["domus@ocmw.example"]
 
@@ -212,16 +216,18 @@ def test_smtp_down_then_up_on_the_same_port() -> None:
     ],
 )
 def test_refusals(handler: RecordingHandler, permanent: bool) -> None:
-    with running_smtp_server(handler) as (host, port, received):
-        with fast_mailer(SmtpTarget(host, port)).connect() as session:
-            with pytest.raises(DeliveryError) as raised:
-                session.send(message())
-            assert raised.value.permanent is permanent
-            reply = handler.rcpt_reply or handler.data_reply
-            assert reply is not None and reply.split()[0] in str(raised.value)
-            # the session survives a refusal and can send the next message
-            handler.rcpt_reply = handler.data_reply = None
-            session.send(message(message_id="<next@domus>"))
+    with (
+        running_smtp_server(handler) as (host, port, received),
+        fast_mailer(SmtpTarget(host, port)).connect() as session,
+    ):
+        with pytest.raises(DeliveryError) as raised:
+            session.send(message())
+        assert raised.value.permanent is permanent
+        reply = handler.rcpt_reply or handler.data_reply
+        assert reply is not None and reply.split()[0] in str(raised.value)
+        # the session survives a refusal and can send the next message
+        handler.rcpt_reply = handler.data_reply = None
+        session.send(message(message_id="<next@domus>"))
     assert [m["Message-ID"] for m in received] == ["<next@domus>"]
 
 

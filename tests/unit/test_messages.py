@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from jinja2 import UndefinedError, meta
 
-from services import messages
+from services import messages, vocabulary
 from services.messages import (
     AtRiskNotice,
     CaseRef,
@@ -150,7 +150,7 @@ def test_digest(language: str, subject: str, overdue: str, today: str,
                 dates: tuple[str, str]) -> None:
     got_subject, body = render(digest(), language)
     assert got_subject == subject
-    labels = [messages.vocabulary.task_label(kind, language)
+    labels = [vocabulary.task_label(kind, language)
               for kind in ("first_contact", "home_visit", "landlord_contact")]
     # overdue first, then today's (by due date, then docket number)
     positions = [body.index(text) for text in (overdue, labels[0], today, labels[1], labels[2])]
