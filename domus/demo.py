@@ -15,6 +15,7 @@ from domain.access import Actor
 from domus import output
 from domus.bootstrap import bootstrap
 from domus.demo_data import generate_notices, write_belgian_csv, write_jsonl
+from domus.demo_team import create_team, print_month, simulate_month
 from domus.jobs import run_intake
 from domus.settings import Settings
 from services import review
@@ -45,7 +46,11 @@ def run_demo(settings: Settings, *, count: int, seed: int, today: date) -> None:
     _print_overview(cases, tasks, today)
     click.echo(f"\n== Waiting for a person\n{len(triage)} cases in triage, "
                f"{len(quarantine)} records in quarantine")
-    click.echo(_where_to_look(settings, cases))
+    team = create_team(domus, datetime.combine(today, time(8, 0)))
+    mail_folder = settings.data_dir / "demo" / "mail"
+    month = simulate_month(domus, today=today, seed=seed, mail_folder=mail_folder)
+    print_month(team, month, mail_folder)
+    click.echo(_where_to_look(settings, cases, team))
 
 
 def _print_overview(cases: list[dict], tasks: list[dict], today: date) -> None:  # type: ignore[type-arg]
@@ -59,7 +64,8 @@ def _print_overview(cases: list[dict], tasks: list[dict], today: date) -> None: 
     click.echo(f"open tasks due within a week: {len(tasks)} ({overdue} already overdue)")
 
 
-def _where_to_look(settings: Settings, cases: list[dict]) -> str:  # type: ignore[type-arg]
+def _where_to_look(settings: Settings, cases: list[dict],  # type: ignore[type-arg]
+                   team: list[dict]) -> str:  # type: ignore[type-arg]
     flagged = next((c["id"] for c in cases if c["flags"]), cases[0]["id"] if cases else "ID")
     program = _program()
     commands = [
@@ -68,9 +74,17 @@ def _where_to_look(settings: Settings, cases: list[dict]) -> str:  # type: ignor
         ("tasks --overdue", "tasks past their due date"),
         ("triage", "cases no OCMW could be chosen for"),
         ("quarantine", "records that failed validation, and how to fix them"),
+        ("outbox", "the notifications and what became of them"),
+        ("users", "the team; `users token EMAIL` gives an API token"),
     ]
+    if team:
+        caseworker = next(m["email"] for m in team if m["role"] == "caseworker")
+        commands += [
+            (f"tasks --assignee {caseworker}", "one caseworker's open tasks"),
+            (f"calendar {caseworker} --out deadlines.ics", "their deadlines as a calendar"),
+        ]
     return "\n".join([f"\n== Where to look\ndatabase: {settings.database_url}"] + [
-        f"  {program} {command:<18}  {why}" for command, why in commands])
+        f"  {program} {command:<44}  {why}" for command, why in commands])
 
 
 def _program() -> str:

@@ -123,7 +123,7 @@ def _at_risk(connection: Connection, rules: RuleBook, today: date, recipients: R
             .where(column >= start, column < end, cases.status.in_(LIVE_CASE),
                    cases.ocmw.is_not(None)))
     }
-    reached = _reached(connection, list(candidates))
+    reached = _reached(connection, list(candidates), now)
     horizon = (end - timedelta(days=1)).date()
     risky: dict[str, tuple[Any, RiskEvent]] = {}
     for case_id, row in candidates.items():
@@ -149,13 +149,13 @@ def _at_risk(connection: Connection, rules: RuleBook, today: date, recipients: R
             for person in recipients.for_person(row.caseworker, row.ocmw)]
 
 
-def _reached(connection: Connection, case_ids: list[str]) -> set[str]:
-    """Which of these cases had an effective contact (reached, not by letter)."""
+def _reached(connection: Connection, case_ids: list[str], now: datetime) -> set[str]:
+    """Which of these cases had an effective contact (reached, not by letter) by `now`."""
     found: set[str] = set()
     for group in in_groups(case_ids):
         found.update(connection.scalars(select(t.contacts.c.case_id).distinct().where(
             t.contacts.c.case_id.in_(group), t.contacts.c.result == "reached",
-            t.contacts.c.channel != "letter")))
+            t.contacts.c.channel != "letter", t.contacts.c.at <= now)))
     return found
 
 

@@ -1,0 +1,67 @@
+"""`domus serve`'s parts: the calendar feed behind a secret, revocable token, and the
+scheduler's two jobs (sweep every few minutes, digest at 07:30 Brussels on weekdays)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from fastapi.testclient import TestClient
+
+from domain.values import BRUSSELS
+from domus.bootstrap import Domus
+from domus.serve import build_scheduler
+from services.users import issue_token, revoke_tokens
+from tests.builders import petition
+from tests.conftest import NOW
+from tests.integration.test_sweep import ingest, user
+from web.app import create_app
+
+
+def test_the_calendar_feed_answers_only_a_live_token(domus: Domus, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    user(domus, "an@ocmw.be")
+    user(domus, "mo@region.brussels", role="monitor", ocmw=None)
+    ingest(domus, tmp_path / "a.jsonl", [petition("26A1")])
+    client = TestClient(create_app(domus))
+    token = issue_token(domus.engine, "an@ocmw.be", kind="calendar", now=NOW,
+                        revoke_others=True)
+    answer = client.get(f"/calendar/{token}.ics")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "text/calendar; charset=utf-8"
+    assert answer.content.count(b"BEGIN:VEVENT") >= 6  # the tasks and the hearing
+    assert b"26A1" in answer.content
+    newer = issue_token(domus.engine, "an@ocmw.be", kind="calendar", now=NOW,
+                        revoke_others=True)
+    assert client.get(f"/calendar/{token}.ics").status_code == 404  # replaced
+    assert client.get(f"/calendar/{newer}.ics").status_code == 200
+    revoke_tokens(domus.engine, "an@ocmw.be", kind="calendar", now=NOW)
+    assert client.get(f"/calendar/{newer}.ics").status_code == 404
+    api = issue_token(domus.engine, "an@ocmw.be", kind="api", now=NOW)
+    assert client.get(f"/calendar/{api}.ics").status_code == 404  # an API token is no feed
+    monitor = issue_token(domus.engine, "mo@region.brussels", kind="calendar", now=NOW)
+    assert client.get(f"/calendar/{monitor}.ics").status_code == 404
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_the_digest_fires_at_half_past_seven_in_brussels_on_weekdays(domus: Domus) -> None:
+    scheduler = build_scheduler(domus.settings, sweep=lambda: None, digest=lambda: None,
+                                start_now=False)
+    trigger = scheduler.get_job("digest").trigger
+    saturday = datetime(2026, 11, 28, 10, 0, tzinfo=BRUSSELS)
+    fire = trigger.get_next_fire_time(None, saturday)
+    assert fire.replace(tzinfo=None) == datetime(2026, 11, 30, 7, 30)
+    assert fire.utcoffset().total_seconds() == 3600  # CET in winter
+    summer = trigger.get_next_fire_time(None, datetime(2027, 6, 1, 8, 0, tzinfo=BRUSSELS))
+    assert summer.replace(tzinfo=None) == datetime(2027, 6, 2, 7, 30)
+    sweep = scheduler.get_job("sweep").trigger
+    assert sweep.interval.total_seconds() == domus.settings.sweep_minutes * 60
+
+
+def test_the_scheduler_runs_the_sweep_at_start(domus: Domus) -> None:
+    ran = threading.Event()
+    scheduler = build_scheduler(domus.settings, sweep=ran.set, digest=lambda: None)
+    scheduler.start()
+    try:
+        assert ran.wait(10)
+    finally:
+        scheduler.shutdown(wait=False)
