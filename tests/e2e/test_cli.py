@@ -139,6 +139,11 @@ def test_the_demo_generates_ingests_and_says_where_to_look(
     assert "quarantined" in out and "triage" in out
     assert "domus case " in out
     assert (settings.data_dir / "demo" / "notices-2026.csv").exists()
+    assert "== A simulated month" in out and "e-mails delivered over SMTP" in out
+    mails = list((settings.data_dir / "demo" / "mail").glob("*.eml"))
+    assert mails and f"e-mails delivered over SMTP: {len(mails)} " in out
+    code, out, _ = run("demo", "--notices", "40")  # again: nothing is sent twice
+    assert code == 0 and "no new e-mails" in out
 
 
 def test_a_large_file_is_ingested_by_two_worker_processes(
