@@ -164,7 +164,8 @@ def list_tasks(due_before: date | None, overdue: bool, assignee: str | None,
     today = now_in_brussels().date() if overdue else None
     with open_domus().engine.connect() as connection:
         found = case_service.open_tasks(connection, Actor.operator(), due_before=due_before,
-                                        overdue_on=today, assignee=assignee)
+                                        overdue_on=today,
+                                        assignee=assignee.strip().lower() if assignee else None)
     emit(found, as_json, output.render_tasks)
 
 

@@ -43,6 +43,21 @@ def test_the_calendar_feed_answers_only_a_live_token(domus: Domus, tmp_path) -> 
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
+def test_api_tokens_name_their_user_until_revoked(domus: Domus) -> None:
+    from services.users import user_for_token
+
+    user(domus, "an@ocmw.be")
+    token = issue_token(domus.engine, "An@OCMW.be", kind="api", now=NOW)
+    with domus.engine.connect() as connection:
+        found = user_for_token(connection, token, kind="api")
+        assert found is not None and found.actor().ocmw == "21015"
+        assert user_for_token(connection, token, kind="calendar") is None
+        assert user_for_token(connection, token + "x", kind="api") is None
+    revoke_tokens(domus.engine, "an@ocmw.be", kind="api", now=NOW)
+    with domus.engine.connect() as connection:
+        assert user_for_token(connection, token, kind="api") is None
+
+
 def test_the_digest_fires_at_half_past_seven_in_brussels_on_weekdays(domus: Domus) -> None:
     scheduler = build_scheduler(domus.settings, sweep=lambda: None, digest=lambda: None,
                                 start_now=False)
