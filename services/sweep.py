@@ -20,7 +20,7 @@ from sqlalchemy import Connection, delete, func, select
 from domain.rulebook import RuleBook
 from domain.sweep import RiskEvent, at_risk_event, at_risk_horizon, task_reasons
 from store import tables as t
-from store.sql import in_groups, insert_ignore
+from store.sql import in_groups, insert_ignore, raw_select, rows_where_in
 
 LIVE_CASE = ("open",)  # cases whose tasks and dates the sweep watches
 
@@ -90,13 +90,18 @@ def record_sweep(connection: Connection, rules: RuleBook, now: datetime) -> Swee
 def _task_notifications(connection: Connection, rules: RuleBook, today: date,
                         recipients: Recipients, now: datetime,
                         counts: SweepCounts) -> list[dict[str, Any]]:
+    # Two steps, not a join: the due tasks straight from ix_tasks_status_due, then their
+    # cases by id. Joined, SQLite's planner (after ANALYZE sees every task is "open") chose
+    # to walk all cases, which made the sweep cost follow the size of the database.
     tasks, cases = t.tasks.c, t.cases.c
-    due = connection.execute(
-        select(tasks.id, tasks.case_id, tasks.due_on, tasks.assignee, cases.ocmw)
-        .join(t.cases, cases.id == tasks.case_id)
-        .where(tasks.status == "open", tasks.due_on <= today,
-               cases.status.in_(LIVE_CASE), cases.ocmw.is_not(None))
-    )
+    query, convert = raw_select(tasks.id, tasks.case_id, tasks.due_on, tasks.assignee)
+    found = [[f(v) for f, v in zip(convert, row, strict=True)] for row in connection.execute(
+        query.where(tasks.status == "open", tasks.due_on <= today)).tuples().all()]
+    live = {case_id: ocmw for case_id, ocmw, status in rows_where_in(
+        connection, (cases.id, cases.ocmw, cases.status), cases.id,
+        sorted({row[1] for row in found})) if status in LIVE_CASE and ocmw is not None}
+    due = [(task_id, case_id, due_on, assignee, live[case_id])
+           for task_id, case_id, due_on, assignee in found if case_id in live]
     calendar, rows, tally = rules.calendar, [], Counter[str]()
     for task_id, case_id, due_on, assignee, ocmw in due:
         for reason in task_reasons(due_on, today, calendar):
@@ -121,7 +126,7 @@ def _at_risk(connection: Connection, rules: RuleBook, today: date, recipients: R
         for row in connection.execute(
             select(cases.id, cases.ocmw, cases.caseworker, cases.hearing_at, cases.eviction_at)
             .where(column >= start, column < end, cases.status.in_(LIVE_CASE),
-                   cases.ocmw.is_not(None)))
+                   cases.ocmw.is_not(None))).all()
     }
     reached = _reached(connection, list(candidates), now)
     horizon = (end - timedelta(days=1)).date()

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from functools import lru_cache
 from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Boolean, Connection, Date, DateTime, String, Table, select, type_coerce
@@ -29,15 +30,18 @@ def insert_ignore(
     if not rows:
         return 0
     sql, order, converters = _compiled(connection.dialect, table, tuple(rows[0]), tuple(keys))
-    if connection.dialect.positional:
-        params: list[Any] = [
-            tuple(convert(row[name]) for name, convert in zip(order, converters, strict=True))
-            for row in rows
-        ]
-    else:
-        params = [{name: convert(row[name]) for name, convert in zip(order, converters,
-                                                                     strict=True)}
-                  for row in rows]
+    # Only the columns with a conversion are touched per row; the others are picked by
+    # itemgetter in C.
+    converted = [(i, f) for i, f in enumerate(converters) if f is not _same]
+    pick = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
+    params: list[Any] = []
+    for row in rows:
+        values = list(pick(row))
+        for i, convert in converted:
+            values[i] = convert(values[i])
+        params.append(tuple(values))
+    if not connection.dialect.positional:
+        params = [dict(zip(order, values, strict=True)) for values in params]
     return connection.exec_driver_sql(sql, params).rowcount
 
 
@@ -58,6 +62,9 @@ def _converter(column: Any, dialect: Dialect) -> Converter:
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
     if process is None:
         return _same
+    if isinstance(column.type, Date | DateTime):
+        # A batch repeats few dates (due dates, `now`): format each once.
+        return lru_cache(maxsize=4096)(lambda value: None if value is None else process(value))
     return lambda value: None if value is None else process(value)
 
 
@@ -86,8 +93,11 @@ def rows_where_in(connection: Connection, columns: Sequence[Any], key: Any,
         for group in in_groups(values):
             cursor.execute(f"{head} WHERE {key.name} IN ({', '.join([mark] * len(group))})",
                            group)
-            rows.extend([convert(v) for convert, v in zip(converters, row, strict=True)]
-                        for row in cursor.fetchall())
+            if all(convert is _same for convert in converters):
+                rows.extend(list(row) for row in cursor.fetchall())
+            else:
+                rows.extend([convert(v) for convert, v in zip(converters, row, strict=True)]
+                            for row in cursor.fetchall())
     finally:
         cursor.close()
     return rows

@@ -221,7 +221,8 @@ outbox = Table(
     Column("body", Text),
 )
 
-Index("ix_tasks_status_due", tasks.c.status, tasks.c.due_on)
+# The sweep reads the due tasks from this index alone (it covers the columns it needs).
+Index("ix_tasks_status_due", tasks.c.status, tasks.c.due_on, tasks.c.case_id, tasks.c.assignee)
 Index("ix_tasks_assignee_status", tasks.c.assignee, tasks.c.status)
 Index("ix_cases_hearing_at", cases.c.hearing_at)
 Index("ix_cases_eviction_at", cases.c.eviction_at)
