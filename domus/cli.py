@@ -324,6 +324,18 @@ def users_add(email: str, name: str, role: str, ocmw: str | None, language: str,
                    f"created {u['role']} {u['email']} ({u['language']})")
 
 
+@users.command("deactivate")
+@click.argument("email")
+@translated_errors
+def users_deactivate(email: str) -> None:
+    """A user who leaves: tokens revoked, open tasks handed to the other caseworkers."""
+    from services.users import deactivate_user
+
+    domus = open_domus()
+    held = deactivate_user(domus.engine, email, rules=domus.rules, now=now_in_brussels())
+    click.echo(f"{email} deactivated; their {held} open task(s) went back to the team")
+
+
 @users.command("password")
 @click.argument("email")
 @click.option("--password-file", type=click.Path(path_type=Path),

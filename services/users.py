@@ -107,6 +107,26 @@ def add_user(
     return user
 
 
+def deactivate_user(engine: Engine, email: str, *, rules: RuleBook,
+                    now: datetime) -> int:
+    """A user who leaves: no more log-in, tokens or e-mails; their open tasks go back to
+    the team queue and, by the OCMW's rule, to the other caseworkers. Returns how many
+    open tasks they held."""
+    with engine.begin() as connection:
+        user = find_user(connection, email)
+        connection.execute(update(t.users).where(t.users.c.id == user.id).values(active=False))
+        for kind in TOKEN_KINDS:
+            _revoke(connection, user.id, kind, now)
+        held = connection.execute(update(t.tasks).where(
+            t.tasks.c.assignee == user.email, t.tasks.c.status == "open")
+            .values(assignee=None, updated_at=now)).rowcount
+        connection.execute(update(t.cases).where(t.cases.c.caseworker == user.email)
+                           .values(caseworker=None))
+        if user.ocmw:
+            assign_waiting_tasks(connection, ocmw=user.ocmw, rules=rules, now=now)
+    return held
+
+
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"password: at least {MIN_PASSWORD_LENGTH} characters")

@@ -91,6 +91,24 @@ def test_without_caseworker_tasks_wait_in_the_team_queue_until_one_joins(
         assert connection.scalar(select(t.cases.c.caseworker)) == "an@ocmw.be"
 
 
+def test_a_caseworker_who_leaves_hands_their_tasks_to_the_others(domus: Domus,
+                                                                   tmp_path: Path) -> None:
+    from services.users import deactivate_user, issue_token, user_for_token
+
+    user(domus, "an@ocmw.be")
+    ingest(domus, tmp_path / "a.jsonl", [petition("26A1")])
+    token = issue_token(domus.engine, "an@ocmw.be", kind="api", now=NOW)
+    user(domus, "bo@ocmw.be")
+    held = deactivate_user(domus.engine, "an@ocmw.be", rules=domus.rules, now=NOW)
+    assert held == 6
+    assert {r["assignee"] for r in tasks(domus).values()} == {"bo@ocmw.be"}
+    with domus.engine.connect() as connection:
+        assert user_for_token(connection, token, kind="api") is None
+        assert connection.scalar(select(t.cases.c.caseworker)) == "bo@ocmw.be"
+    ingest(domus, tmp_path / "b.jsonl", [petition("26A2")])
+    assert "an@ocmw.be" not in {r["assignee"] for r in tasks(domus).values()}
+
+
 def test_an_ocmw_can_choose_the_team_queue(domus: Domus, tmp_path: Path) -> None:
     import dataclasses
 
