@@ -80,6 +80,9 @@ def record_sweep(connection: Connection, rules: RuleBook, now: datetime) -> Swee
     recipients = Recipients.load(connection)
     rows = _task_notifications(connection, rules, today, recipients, now, counts)
     rows += _at_risk(connection, rules, today, recipients, now, counts)
+    # In key order: two sweeps at once then take the same row locks in the same order on
+    # PostgreSQL, and wait for each other instead of deadlocking.
+    rows.sort(key=lambda row: row["key"])
     held = [row for row in rows if row["recipient"] is None]
     counts.held = insert_ignore(connection, t.outbox, held, ["key"])
     counts.notifications = counts.held + insert_ignore(
@@ -147,7 +150,8 @@ def _at_risk(connection: Connection, rules: RuleBook, today: date, recipients: R
         {"case_id": case_id, "code": "at_risk", "raised_at": now,
          "detail": f"{event.event} on {event.on.isoformat()}, within 5 working days, "
                    "and no effective contact yet"}
-        for case_id, (_, event) in risky.items() if case_id not in flagged], ["case_id", "code"])
+        for case_id, (_, event) in sorted(risky.items()) if case_id not in flagged],
+        ["case_id", "code"])
     counts.at_risk, counts.at_risk_cleared = len(risky), len(gone)
     return [_row("at_risk", f"case:{case_id}:{event.event}", event.on, person, now, case_id)
             for case_id, (row, event) in risky.items()
