@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
 from domain.calendar import BelgianCalendar
+from domain.ocmw_profile import OcmwProfile, ProfileError, parse_profiles
 from domain.playbook import Playbook, PlaybookError, default_playbook, parse_playbook
 from domain.regions import region_rules
 from domain.rulebook import RuleBook
@@ -34,6 +35,7 @@ class Domus:
     settings: Settings
     engine: Engine
     rules: RuleBook
+    profiles: Mapping[str, OcmwProfile] = field(default_factory=dict)  # OCMW letterheads
 
     def delivery(self) -> Delivery:
         """Mail delivery as the settings describe it (no SMTP URL: the outbox keeps it)."""
@@ -51,9 +53,10 @@ def bootstrap(settings: Settings | None = None) -> Domus:
             SmtpTarget.from_url(settings.smtp_url)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
+    rules, profiles = build_rulebook(settings), read_profiles(settings)
     engine = create_database_engine(settings.database_url)
     migrate(engine)
-    return Domus(settings, engine, build_rulebook(settings))
+    return Domus(settings, engine, rules, profiles)
 
 
 _BUILT: dict[str, Domus] = {}
@@ -79,6 +82,19 @@ def build_rulebook(settings: Settings) -> RuleBook:
         per_ocmw = {path.stem: _read_playbook(path) for path in sorted(folder.glob("2*.toml"))}
     return RuleBook(region_rules(settings.region), BelgianCalendar(settings.closures),
                     default, per_ocmw)
+
+
+def read_profiles(settings: Settings) -> dict[str, OcmwProfile]:
+    """The OCMWs' letterhead particulars from DOMUS_OCMW_FILE (none: names only)."""
+    path = settings.ocmw_file
+    if path is None:
+        return {}
+    try:
+        return parse_profiles(path.read_text(encoding="utf-8"), source=str(path))
+    except OSError as exc:
+        raise ConfigurationError(f"DOMUS_OCMW_FILE {path}: {exc.strerror or exc}") from None
+    except ProfileError as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
 def _read_playbook(path: Path) -> Playbook:

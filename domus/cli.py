@@ -27,6 +27,9 @@ from services import review
 from services.calendar_feed import CalendarRefused
 from services.contacts import ContactError
 from services.intake import received_count
+from services.letter_templates import TemplateError
+from services.letters import LetterError
+from services.pdf import PdfUnavailable
 from services.readers import UnreadableFile, inspect_file
 from services.tasks import TaskError
 from services.users import UserError
@@ -52,10 +55,11 @@ def translated_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (UnreadableFile, ConfigurationError, UserError, ContactError) as exc:
+        except (UnreadableFile, ConfigurationError, UserError, ContactError, TemplateError,
+                LetterError) as exc:
             raise BadInput(str(exc)) from None
         except (case_service.CaseNotFound, review.ReviewError, TaskError,
-                CalendarRefused) as exc:
+                CalendarRefused, PdfUnavailable) as exc:
             raise Failure(str(exc.args[0])) from None
 
     return run
@@ -555,6 +559,140 @@ def calendar(email: str, out_path: Path) -> None:
     except OSError as exc:
         raise BadInput(f"--out {out_path}: {exc.strerror or exc}") from None
     click.echo(f"wrote {out_path} ({data.count(b'BEGIN:VEVENT')} events)")
+
+
+# -- letters (issue 4) --------------------------------------------------------------------
+LETTER_KIND = click.Choice(["tenant_invitation", "landlord_mediation", "visit_notice",
+                            "court_report"])
+
+
+@cli.command("letter")
+@click.argument("case_id")
+@click.option("--kind", required=True, type=LETTER_KIND)
+@click.option("--lang", "language", type=click.Choice(["nl", "fr", "both"]),
+              help="default: the tenant's language, both when unknown (the court's for a "
+                   "court report)")
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path),
+              help="the .docx file to write")
+@click.option("--pdf", is_flag=True, help="also a PDF beside it (LibreOffice)")
+@json_option
+@translated_errors
+def letter(case_id: str, kind: str, language: str | None, out_path: Path, pdf: bool,
+           as_json: bool) -> None:
+    """Render one letter and record it in the letter register."""
+    from services.letters import make_letter, record_pdf
+    from services.pdf import convert_to_pdf, find_soffice
+
+    domus = open_domus()
+    if pdf:
+        find_soffice(domus.settings.soffice)
+    made = make_letter(domus.engine, case_id, kind, language, actor=Actor.operator(),
+                       data_dir=domus.settings.data_dir, profiles=domus.profiles,
+                       calendar=domus.rules.calendar, now=now_in_brussels())
+    data = made.pop("data")
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_bytes(data)
+    except OSError as exc:
+        raise BadInput(f"--out {out_path}: {exc.strerror or exc}") from None
+    made["file"] = str(out_path)
+    if pdf:
+        [made["pdf"]] = map(str, convert_to_pdf([out_path], out_path.parent,
+                                                soffice=domus.settings.soffice))
+        record_pdf(domus.engine, made["id"], made["pdf"])
+    emit(made, as_json, lambda m: f"wrote {m['file']} ({m['kind']}, {m['lang']}; template "
+                                  + ", ".join(f"{k} v{v}" for k, v in
+                                              m["template_versions"].items())
+                                  + ")" + (f" and {m['pdf']}" if m.get("pdf") else "")
+                                  + (f"; closed task {m['closed_tasks'][0]}"
+                                     if m["closed_tasks"] else ""))
+
+
+@cli.command("letters")
+@click.option("--due-before", required=True, type=IsoDate(),
+              help="letters whose task is due before this date")
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="the folder for the letters and the print file")
+@click.option("--pdf", is_flag=True, help="also PDFs (one LibreOffice run for the batch)")
+@json_option
+@translated_errors
+def letters(due_before: date, out_dir: Path, pdf: bool, as_json: bool) -> None:
+    """Every letter whose task is due: one file each, one merged file to print; their
+    tasks are closed (one flow run)."""
+    from domus.jobs import run_letters
+
+    settings = Settings()
+    bootstrap(settings)
+    result = run_letters(settings, due_before=due_before, out_dir=out_dir, pdf=pdf,
+                         now=now_in_brussels())
+    emit(result, as_json, lambda r: (
+        f"{len(r['letters'])} letters in {out_dir}"
+        + (f"; print them all from {r['print_file']}" if r["print_file"] else "")
+        + (f"; {len(r['pdf'])} PDFs" if r["pdf"] else "")))
+
+
+@cli.group("templates", invoke_without_command=True)
+@json_option
+@click.pass_context
+@translated_errors
+def templates(ctx: click.Context, as_json: bool) -> None:
+    """Letter templates: every version kept; `export`, `add` a Word file, `activate`."""
+    if ctx.invoked_subcommand:
+        return
+    from services.letter_templates import list_templates
+
+    with open_domus().engine.connect() as connection:
+        found = list_templates(connection)
+    emit(found, as_json, output.render_templates)
+
+
+@templates.command("export")
+@click.argument("kind", type=LETTER_KIND)
+@click.argument("lang", type=click.Choice(["nl", "fr"]))
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path))
+@translated_errors
+def templates_export(kind: str, lang: str, out_path: Path) -> None:
+    """Write the active template to a file, to edit it in Word."""
+    from services.letter_templates import active_template, template_bytes
+
+    domus = open_domus()
+    with domus.engine.begin() as connection:
+        version = active_template(connection, kind, lang, now=now_in_brussels())
+    out_path.write_bytes(template_bytes(version, domus.settings.data_dir))
+    click.echo(f"wrote {out_path}: {lang} {kind}, version {version.version}")
+
+
+@templates.command("add")
+@click.argument("kind", type=LETTER_KIND)
+@click.argument("lang", type=click.Choice(["nl", "fr"]))
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--note", help="what changed")
+@translated_errors
+def templates_add(kind: str, lang: str, path: Path, note: str | None) -> None:
+    """Check a Word file and make it the new version of this template."""
+    from services.letter_templates import add_template
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"{path}: {exc.strerror or exc}") from None
+    domus = open_domus()
+    version = add_template(domus.engine, kind, lang, data, data_dir=domus.settings.data_dir,
+                           note=note, who=Actor.operator().name, now=now_in_brussels())
+    click.echo(f"{lang} {kind}: version {version.version} is now in use")
+
+
+@templates.command("activate")
+@click.argument("kind", type=LETTER_KIND)
+@click.argument("lang", type=click.Choice(["nl", "fr"]))
+@click.argument("version", type=int)
+@translated_errors
+def templates_activate(kind: str, lang: str, version: int) -> None:
+    """Use an earlier (or later) kept version again."""
+    from services.letter_templates import activate
+
+    activate(open_domus().engine, kind, lang, version)
+    click.echo(f"{lang} {kind}: version {version} is now in use")
 
 
 @cli.command("serve")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +56,17 @@ def run_replay(settings: Settings, *, moments: list[datetime],
     from workflows.sweep import replay_flow
 
     return run_flow(replay_flow, moments=moments, digest_at=digest_at)
+
+
+def run_letters(settings: Settings, *, due_before: date, out_dir: Path, pdf: bool,
+                now: datetime) -> dict[str, Any]:
+    """One letters flow run: every letter whose task is due, and the print file."""
+    if pdf:
+        from services.pdf import find_soffice
+
+        find_soffice(settings.soffice)  # say at once when LibreOffice is missing
+    prepare_prefect(settings, stderr_say)
+    from workflows.letters import letters_flow
+
+    return run_flow(letters_flow, due_before=due_before, out_dir=str(out_dir.resolve()),
+                    pdf=pdf, now=now)

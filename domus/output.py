@@ -175,3 +175,11 @@ def render_users(users: list[dict[str, Any]]) -> str:
     rows = [[u["email"], u["name"], u["role"], ocmw_label(u["ocmw"]) if u["ocmw"] else "-",
              u["language"], "" if u["active"] else "deactivated"] for u in users]
     return _table(rows, ["email", "name", "role", "ocmw", "lang", ""])
+
+
+def render_templates(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no template used yet: the packaged ones are registered at the first letter"
+    table = [[r["kind"], r["language"], f"v{r['version']}", "active" if r["active"] else "",
+              r["source"], r["created_at"][:16], r["note"] or ""] for r in rows]
+    return _table(table, ["kind", "lang", "version", "", "source", "since", "note"])

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     #: SMTP connection attempts per delivery, and the first pause between them (doubling)
     smtp_attempts: int = Field(default=3, ge=1, le=10)
     smtp_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
+    #: the OCMWs' letterheads: address, phone, e-mail, hours, signatory (domain/ocmw_profile.py)
+    ocmw_file: Path | None = None
+    #: LibreOffice's `soffice` for --pdf (default: found on the PATH)
+    soffice: str | None = None
     #: minutes between two sweeps under `domus serve`
     sweep_minutes: int = Field(default=5, ge=1, le=1440)
 

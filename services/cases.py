@@ -87,10 +87,11 @@ def _documents(connection: Connection, rows: Sequence[Row[Any]]) -> list[dict[st
         )
     }
     from services.contacts import contacts_of
+    from services.letters import letters_of
 
-    contacts = contacts_of(connection, ids)
+    contacts, letters = contacts_of(connection, ids), letters_of(connection, ids)
     return [_document(row, {name: kids[row.id] for name, kids in children.items()},
-                      contacts[row.id]) for row in rows]
+                      contacts[row.id], letters[row.id]) for row in rows]
 
 
 def _children(connection: Connection, table: Any, ids: list[str],
@@ -104,8 +105,8 @@ def _children(connection: Connection, table: Any, ids: list[str],
     return found
 
 
-def _document(row: Row[Any], kids: dict[str, list[Row[Any]]],
-              contacts: list[dict[str, Any]]) -> dict[str, Any]:
+def _document(row: Row[Any], kids: dict[str, list[Row[Any]]], contacts: list[dict[str, Any]],
+              letters: list[dict[str, Any]]) -> dict[str, Any]:
     triage = next((r for r in kids["triage"] if r.resolved_at is None), None)
     return {
         "id": row.id, "ocmw": row.ocmw, "court": row.court, "docket_number": row.docket_number,
@@ -120,7 +121,7 @@ def _document(row: Row[Any], kids: dict[str, list[Row[Any]]],
         "flags": [{"code": f.code, "detail": f.detail} for f in kids["flags"]],
         "tasks": [{**_task(task), "rule": task.rule} for task in kids["tasks"]],
         "caseworker": row.caseworker,
-        "contacts": contacts, "letters": [], "referrals": [], "outcome": None,
+        "contacts": contacts, "letters": letters, "referrals": [], "outcome": None,
         "notices": [{"kind": n.kind, "received_on": _iso(n.received_on),
                      "data": n.data} for n in kids["notices"]],
         "triage_reason": triage.reason if triage else None,

@@ -36,3 +36,42 @@ def task_label(kind: str, language: str) -> str:
 
 def event_label(event: str, language: str) -> str:
     return EVENT_LABELS.get(event, {}).get(language, event)
+
+CHANNEL_LABELS: dict[str, dict[str, str]] = {
+    "letter": {"nl": "brief", "fr": "courrier"},
+    "phone": {"nl": "telefoon", "fr": "téléphone"},
+    "email": {"nl": "e-mail", "fr": "e-mail"},
+    "office": {"nl": "gesprek op kantoor", "fr": "entretien au bureau"},
+    "home_visit": {"nl": "huisbezoek", "fr": "visite à domicile"},
+    "hearing": {"nl": "op de zitting", "fr": "à l'audience"},
+}
+RESULT_LABELS: dict[str, dict[str, str]] = {
+    "reached": {"nl": "bereikt", "fr": "joint"},
+    "not_reached": {"nl": "niet bereikt", "fr": "pas joint"},
+}
+FLAG_LABELS: dict[str, dict[str, str]] = {
+    "moratorium": {
+        "nl": "De aangekondigde uithuiszetting valt in het wintermoratorium (1 november – "
+              "15 maart) en het vonnis heft dat niet op.",
+        "fr": "L'expulsion annoncée tombe pendant le moratoire hivernal (1er novembre – "
+              "15 mars) et le jugement ne le lève pas."},
+    "short_notice": {
+        "nl": "De deurwaarder kondigde de uithuiszetting minder dan 15 werkdagen vooraf aan.",
+        "fr": "L'huissier a annoncé l'expulsion moins de 15 jours ouvrables à l'avance."},
+    "before_delay": {
+        "nl": "De uithuiszetting is gepland vóór het einde van de termijn van een maand na "
+              "de betekening van het vonnis.",
+        "fr": "L'expulsion est prévue avant la fin du délai d'un mois après la "
+              "signification du jugement."},
+    "hearing_too_early": {
+        "nl": "De zitting valt minder dan 40 dagen na de neerlegging van het verzoekschrift.",
+        "fr": "L'audience a lieu moins de 40 jours après le dépôt de la requête."},
+    "at_risk": {
+        "nl": "Zitting of uithuiszetting binnen 5 werkdagen zonder echt contact met het gezin.",
+        "fr": "Audience ou expulsion dans les 5 jours ouvrables sans contact effectif avec "
+              "le ménage."},
+}
+
+
+def label(table: dict[str, dict[str, str]], key: str, language: str) -> str:
+    return table.get(key, {}).get(language, key)

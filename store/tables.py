@@ -222,6 +222,42 @@ outbox = Table(
 )
 
 # The sweep reads the due tasks from this index alone (it covers the columns it needs).
+# Letter templates: the packaged ones and those an administrator uploads, each version kept;
+# one active version per kind and language.
+letter_templates = Table(
+    "letter_templates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("path", Text, nullable=False),  # under the data directory, or the packaged file
+    Column("source", String(16), nullable=False),  # "packaged" | "uploaded"
+    Column("note", Text),
+    Column("created_by", String(320), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("active", Boolean, nullable=False),
+    UniqueConstraint("kind", "language", "version", name="uq_letter_templates_version"),
+)
+
+# The letter register: every letter rendered, with its file's digest.
+letters = Table(
+    "letters",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("language", String(4), nullable=False),  # nl | fr | both
+    Column("template_versions", JSON, nullable=False),  # {"fr": 3, "nl": 1}
+    Column("task_id", ForeignKey("tasks.id"), unique=True),  # set by the batch: one per task
+    Column("path", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("pdf_path", Text),
+    Column("created_by", String(320), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
 Index("ix_tasks_status_due", tasks.c.status, tasks.c.due_on, tasks.c.case_id, tasks.c.assignee)
 Index("ix_tasks_assignee_status", tasks.c.assignee, tasks.c.status)
 Index("ix_cases_hearing_at", cases.c.hearing_at)

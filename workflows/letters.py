@@ -1,0 +1,69 @@
+"""The letters batch as one Prefect flow run: every letter whose task is due, one file
+each plus one merged file to print, optionally PDF (one LibreOffice run for all)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from domain.access import Actor
+from domus.bootstrap import current
+from services.docx_render import merge_documents
+from services.letters import due_letters, make_due_letters
+from services.pdf import convert_to_pdf
+
+CHUNK = 250  # letters per render-and-register step
+
+
+@task(name="render-letters", cache_policy=NO_CACHE)
+def render_letters(due_before: date, out_dir: str, now: datetime) -> dict[str, Any]:
+    """Render, store and register the due letters, close their tasks, and write the
+    copies and the merged print file to `out_dir`."""
+    domus, actor, folder = current(), Actor.operator(), Path(out_dir)
+    with domus.engine.connect() as connection:
+        due = due_letters(connection, due_before=due_before, actor=actor)
+    folder.mkdir(parents=True, exist_ok=True)
+    made, documents = [], []
+    for start in range(0, len(due), CHUNK):
+        for letter in make_due_letters(
+                domus.engine, due[start:start + CHUNK], actor=actor,
+                data_dir=domus.settings.data_dir, profiles=domus.profiles,
+                calendar=domus.rules.calendar, now=now):
+            data = letter.pop("data")
+            name = (f"{_safe(letter['docket_number'])}-{letter['kind']}-{letter['lang']}-"
+                    f"{letter['case_id'][:6]}.docx")
+            target = folder / name
+            target.write_bytes(data)
+            documents.append(data)
+            made.append({**letter, "file": str(target)})
+    print_file = None
+    if documents:
+        print_file = folder / f"print-{now:%Y%m%d-%H%M}.docx"
+        print_file.write_bytes(merge_documents(documents))
+    return {"letters": made, "print_file": str(print_file) if print_file else None}
+
+
+@task(name="convert-to-pdf", cache_policy=NO_CACHE)
+def to_pdf(files: list[str], out_dir: str) -> list[str]:
+    """One LibreOffice run for the whole batch."""
+    return [str(p) for p in convert_to_pdf([Path(f) for f in files], Path(out_dir),
+                                           soffice=current().settings.soffice)]
+
+
+@flow(name="letters", log_prints=False, persist_result=False)
+def letters_flow(due_before: date, out_dir: str, pdf: bool, now: datetime) -> dict[str, Any]:
+    result = render_letters(due_before, out_dir, now)
+    result["pdf"] = []
+    if pdf and result["print_file"]:
+        files = [letter["file"] for letter in result["letters"]] + [result["print_file"]]
+        result["pdf"] = to_pdf(files, out_dir)
+    return result
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "letter"
