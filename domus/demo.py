@@ -47,10 +47,35 @@ def run_demo(settings: Settings, *, count: int, seed: int, today: date) -> None:
     click.echo(f"\n== Waiting for a person\n{len(triage)} cases in triage, "
                f"{len(quarantine)} records in quarantine")
     team = create_team(domus, datetime.combine(today, time(8, 0)))
+    _letters(settings, today)
     mail_folder = settings.data_dir / "demo" / "mail"
     month = simulate_month(domus, today=today, seed=seed, mail_folder=mail_folder)
     print_month(team, month, mail_folder)
     click.echo(_where_to_look(settings, cases, team))
+
+
+def _letters(settings: Settings, today: date) -> None:
+    """The administrator's morning: every letter whose task is due, and one file to print."""
+    from domus.jobs import run_letters
+    from services.pdf import PdfUnavailable, convert_to_pdf
+
+    folder = settings.data_dir / "demo" / "letters"
+    result = run_letters(settings, due_before=today + timedelta(days=1), out_dir=folder,
+                         pdf=False, now=datetime.combine(today, time(8, 30)))
+    made = result["letters"]
+    click.echo(f"\n== Letters (one flow run)\n{len(made)} letters for tasks due by today: "
+               + ", ".join(f"{kind} {n}" for kind, n in
+                           Counter(x["kind"] for x in made).most_common())
+               + "; languages " + ", ".join(f"{lang} {n}" for lang, n in
+                                            Counter(x["lang"] for x in made).most_common()))
+    if not result["print_file"]:
+        return
+    click.echo(f"each in {folder}, all in one file to print: {result['print_file']}")
+    try:
+        [pdf] = convert_to_pdf([Path(result["print_file"])], folder, soffice=settings.soffice)
+        click.echo(f"as PDF: {pdf}")
+    except PdfUnavailable as exc:
+        click.echo(f"(no PDF: {exc})")
 
 
 def _print_overview(cases: list[dict], tasks: list[dict], today: date) -> None:  # type: ignore[type-arg]
@@ -70,7 +95,9 @@ def _where_to_look(settings: Settings, cases: list[dict],  # type: ignore[type-a
     program = _program()
     commands = [
         ("cases", "every case (--flag: only flagged ones)"),
-        (f"case {flagged}", "one case with its legal dates, flags and tasks"),
+        (f"case {flagged}", "one case with its legal dates, flags, tasks and letters"),
+        (f"letter {flagged} --kind court_report --out report.docx",
+         "a social report for the judge (--pdf too)"),
         ("tasks --overdue", "tasks past their due date"),
         ("triage", "cases no OCMW could be chosen for"),
         ("quarantine", "records that failed validation, and how to fix them"),
