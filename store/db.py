@@ -7,6 +7,9 @@ every command that opens the database needs no separate init step (CONTRACT.md).
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -58,10 +61,34 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (a no-op when it is there already)."""
+    """Bring the schema to the newest migration (a no-op when it is there already).
+
+    Several processes may open a new database at once (intake workers, two commands).
+    PostgreSQL serialises them with an advisory lock (migrations/env.py); SQLite runs DDL
+    outside transactions, so there a lock file beside the database does it."""
     config = alembic_config(engine)
     head = ScriptDirectory.from_config(config).get_current_head()
+    if _revision(engine) == head:
+        return
+    with _sqlite_migration_lock(engine):
+        if _revision(engine) != head:
+            command.upgrade(config, "head")
+
+
+def _revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-    if current != head:
-        command.upgrade(config, "head")
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+@contextmanager
+def _sqlite_migration_lock(engine: Engine) -> Iterator[None]:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
