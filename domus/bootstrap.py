@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from domain.calendar import BelgianCalendar
 from domain.ocmw_profile import OcmwProfile, ProfileError, parse_profiles
 from domain.playbook import Playbook, PlaybookError, default_playbook, parse_playbook
+from domain.programmes import DirectoryError, Programme, default_directory, parse_directory
 from domain.regions import region_rules
 from domain.rulebook import RuleBook
 from domus.settings import Settings
@@ -36,6 +37,7 @@ class Domus:
     engine: Engine
     rules: RuleBook
     profiles: Mapping[str, OcmwProfile] = field(default_factory=dict)  # OCMW letterheads
+    programmes: Mapping[str, Programme] = field(default_factory=default_directory)
 
     def delivery(self) -> Delivery:
         """Mail delivery as the settings describe it (no SMTP URL: the outbox keeps it)."""
@@ -54,9 +56,10 @@ def bootstrap(settings: Settings | None = None) -> Domus:
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
     rules, profiles = build_rulebook(settings), read_profiles(settings)
+    programmes = read_programmes(settings)
     engine = create_database_engine(settings.database_url)
     migrate(engine)
-    return Domus(settings, engine, rules, profiles)
+    return Domus(settings, engine, rules, profiles, programmes)
 
 
 _BUILT: dict[str, Domus] = {}
@@ -94,6 +97,19 @@ def read_profiles(settings: Settings) -> dict[str, OcmwProfile]:
     except OSError as exc:
         raise ConfigurationError(f"DOMUS_OCMW_FILE {path}: {exc.strerror or exc}") from None
     except ProfileError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def read_programmes(settings: Settings) -> dict[str, Programme]:
+    """The partner programmes for referrals: DOMUS_PROGRAMMES_FILE, else the Brussels ones."""
+    path = settings.programmes_file
+    if path is None:
+        return default_directory()
+    try:
+        return parse_directory(path.read_text(encoding="utf-8"), source=str(path))
+    except OSError as exc:
+        raise ConfigurationError(f"DOMUS_PROGRAMMES_FILE {path}: {exc.strerror or exc}") from None
+    except DirectoryError as exc:
         raise ConfigurationError(str(exc)) from None
 
 

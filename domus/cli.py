@@ -29,8 +29,10 @@ from services.contacts import ContactError
 from services.intake import received_count
 from services.letter_templates import TemplateError
 from services.letters import LetterError
+from services.outcomes import OutcomeError
 from services.pdf import PdfUnavailable
 from services.readers import UnreadableFile, inspect_file
+from services.referrals import ReferralError
 from services.tasks import TaskError
 from services.users import UserError
 
@@ -56,7 +58,7 @@ def translated_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except (UnreadableFile, ConfigurationError, UserError, ContactError, TemplateError,
-                LetterError) as exc:
+                LetterError, OutcomeError, ReferralError) as exc:
             raise BadInput(str(exc)) from None
         except (case_service.CaseNotFound, review.ReviewError, TaskError,
                 CalendarRefused, PdfUnavailable) as exc:
@@ -693,6 +695,239 @@ def templates_activate(kind: str, lang: str, version: int) -> None:
 
     activate(open_domus().engine, kind, lang, version)
     click.echo(f"{lang} {kind}: version {version} is now in use")
+
+
+# -- outcomes, referrals and monitoring (issue 5) ----------------------------------------
+OUTCOME_CODES = ["kept_payment_plan", "kept_debt_cleared", "kept_agreement", "rehoused",
+                 "left_voluntarily", "evicted", "procedure_stopped", "refused_help",
+                 "lost_contact", "unknown"]
+
+
+@cli.command("outcome")
+@click.argument("case_id")
+@click.option("--code", required=True, type=click.Choice(OUTCOME_CODES))
+@click.option("--at", "on", type=IsoDate(), help="the day of the outcome (default: today)")
+@json_option
+@translated_errors
+def outcome(case_id: str, code: str, on: date | None, as_json: bool) -> None:
+    """Record the case's final outcome and close it (its open tasks are cancelled)."""
+    from services.outcomes import record_outcome
+
+    done = record_outcome(open_domus().engine, case_id, code, on=on, actor=Actor.operator(),
+                          now=now_in_brussels())
+    emit(done, as_json, lambda d: f"case {d['case_id']} closed: {d['code']} on {d['on']}"
+                                  + (" (a solution)" if d["solution"] else ""))
+
+
+@cli.command("reopen")
+@click.argument("case_id")
+@click.option("--reason", required=True, help="why the outcome is taken back")
+@json_option
+@translated_errors
+def reopen(case_id: str, reason: str, as_json: bool) -> None:
+    """Take back a case's outcome (kept in the history)."""
+    from services.outcomes import reopen_case
+
+    done = reopen_case(open_domus().engine, case_id, reason=reason, actor=Actor.operator(),
+                       now=now_in_brussels())
+    emit(done, as_json, lambda d: f"case {d['case_id']} reopened ({d['status']})")
+
+
+@cli.command("import-events")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@json_option
+@translated_errors
+def import_events_command(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Contacts and outcomes in bulk (.csv as Excel saves it, .jsonl), e.g. an OCMW's
+    tracking spreadsheet; a row names its case by court + docket_number."""
+    from domus.jobs import check_notice_files
+    from services.import_events import EventSummary, import_events
+
+    check_notice_files(paths)
+    domus, total = open_domus(), EventSummary()
+    for path in paths:
+        found = import_events(domus.engine, inspect_file(path), now=now_in_brussels(),
+                              calendar=domus.rules.calendar)
+        total.received += found.received
+        total.contacts += found.contacts
+        total.outcomes += found.outcomes
+        total.duplicates += found.duplicates
+        total.quarantined += found.quarantined
+    emit(total.to_json(), as_json, output.render_events)
+    if total.quarantined:
+        sys.exit(EXIT_QUARANTINED)
+
+
+@cli.command("programmes")
+@click.option("--kind", help="only this kind, e.g. housing_first")
+@json_option
+@translated_errors
+def programmes(kind: str | None, as_json: bool) -> None:
+    """The directory of partner programmes a household can be referred to."""
+    found = [p.as_json() for p in open_domus().programmes.values()
+             if kind is None or p.kind == kind]
+    emit(found, as_json, output.render_programmes)
+
+
+@cli.command("refer")
+@click.argument("case_id")
+@click.option("--to", "programme", required=True, help="the programme's id (`domus programmes`)")
+@click.option("--reason", required=True)
+@json_option
+@translated_errors
+def refer_command(case_id: str, programme: str, reason: str, as_json: bool) -> None:
+    """Refer the household to a programme; a follow-up task comes ten working days later."""
+    from services.referrals import refer
+
+    domus = open_domus()
+    made = refer(domus.engine, case_id, programme, reason=reason, actor=Actor.operator(),
+                 now=now_in_brussels(), directory=domus.programmes,
+                 calendar=domus.rules.calendar)
+    emit(made, as_json, lambda r: f"referral {r['id']} to {r['programme']} sent; follow-up "
+                                  f"due {r['follow_up_on']}")
+
+
+@cli.command("referral")
+@click.argument("referral_id", type=int)
+@click.option("--status", required=True,
+              type=click.Choice(["sent", "accepted", "refused", "housed", "closed"]))
+@json_option
+@translated_errors
+def referral_command(referral_id: int, status: str, as_json: bool) -> None:
+    """Update a referral's status."""
+    from services.referrals import update_referral
+
+    done = update_referral(open_domus().engine, referral_id, status, actor=Actor.operator(),
+                           now=now_in_brussels())
+    emit(done, as_json, lambda r: f"referral {r['id']} ({r['programme']}): {r['status']}"
+                                  + ("; record the outcome with `domus outcome "
+                                     f"{r['case_id']} --code rehoused`"
+                                     if r.get("suggested_outcome") else ""))
+
+
+@cli.command("stats")
+@click.option("--from", "from_date", type=IsoDate(), help="first notices received from")
+@click.option("--to", "to_date", type=IsoDate(), help="… up to and including")
+@click.option("--by", type=click.Choice(["ocmw", "commune", "quarter", "month"]))
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
+              default="table", show_default=True)
+@click.option("--out", "out_path", type=click.Path(path_type=Path),
+              help="the file to write (needed for csv and xlsx)")
+@click.option("--min-cell", type=click.IntRange(1, 100), default=5, show_default=True,
+              help="counts below this are shown as <K and rates on them withheld")
+@click.option("--charts", "charts_dir", type=click.Path(path_type=Path),
+              help="also write the charts (PNG and SVG) to this folder")
+@click.option("--json", "as_json", is_flag=True, help="same as --format json")
+@translated_errors
+def stats(from_date: date | None, to_date: date | None, by: str | None, fmt: str,
+          out_path: Path | None, min_cell: int, charts_dir: Path | None, as_json: bool) -> None:
+    """Contact-versus-outcome statistics, without personal data."""
+    from services import stats_output
+    from services.monitoring import compute_stats
+
+    fmt = "json" if as_json else fmt
+    if fmt in ("csv", "xlsx") and out_path is None:
+        raise BadInput(f"--format {fmt}: give the file with --out FILE")
+    domus = open_domus()
+    with domus.engine.connect() as connection:
+        def document(grouping: str | None) -> dict[str, Any]:
+            return compute_stats(connection, from_date=from_date, to_date=to_date,
+                                 by=grouping, min_cell=min_cell)
+        main = document(by)
+        if fmt == "xlsx":
+            assert out_path is not None
+            groupings = [by] if by else ["ocmw", "commune", "quarter", "month"]
+            stats_output.write_xlsx({g: document(g) for g in groupings}, out_path)
+        monthly = document("month") if charts_dir else None
+    if fmt == "json":
+        text = json.dumps(main, ensure_ascii=False, indent=2)
+        if out_path:
+            out_path.write_text(text + "\n", encoding="utf-8")
+        else:
+            click.echo(text)
+    elif fmt == "csv":
+        assert out_path is not None
+        stats_output.write_csv(main, out_path)
+    elif fmt == "table":
+        rendered = stats_output.render_table(main)
+        if out_path:
+            out_path.write_text(rendered + "\n", encoding="utf-8")
+        else:
+            click.echo(rendered)
+    if charts_dir:
+        written = stats_output.write_charts(main, charts_dir)
+        written += stats_output.write_trend_chart(monthly, charts_dir)
+        click.echo(f"charts: {', '.join(str(p) for p in written)}", err=fmt == "json")
+    if out_path and fmt != "json":
+        click.echo(f"wrote {out_path}", err=True)
+
+
+@cli.group("report", invoke_without_command=True)
+@click.option("--month", help="the month, YYYY-MM")
+@click.option("--out", "out_path", type=click.Path(path_type=Path),
+              help="the report file (.json)")
+@click.option("--ocmw", help="the OCMW (needed when this Domus serves several)")
+@click.pass_context
+@translated_errors
+def report(ctx: click.Context, month: str | None, out_path: Path | None,
+           ocmw: str | None) -> None:
+    """An OCMW's monthly report for the region: counts only (one flow run); `merge`
+    combines several OCMWs' reports into the regional figures."""
+    if ctx.invoked_subcommand:
+        return
+    import re
+
+    from domus.jobs import run_reports
+    from services.monitoring import ocmws_with_cases
+
+    if not month or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise BadInput("--month YYYY-MM is needed, e.g. --month 2026-11")
+    if out_path is None:
+        raise BadInput("--out FILE is needed")
+    settings = Settings()
+    domus = bootstrap(settings)
+    if ocmw is None:
+        with domus.engine.connect() as connection:
+            present = ocmws_with_cases(connection)
+        if len(present) > 1:
+            raise BadInput("this Domus holds cases of several OCMWs "
+                           f"({', '.join(present)}): choose one with --ocmw CODE")
+        ocmw = present[0] if present else None
+    if ocmw is None:
+        raise BadInput("no case routed to an OCMW yet: nothing to report")
+    written = run_reports(settings, month=month, ocmws=[ocmw], targets=[out_path],
+                          now=now_in_brussels())
+    click.echo(f"wrote {written[0]['file']}: OCMW {ocmw}, {month}, "
+               f"{written[0]['cases']} cases (counts only)")
+
+
+@report.command("merge")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path))
+@click.option("--by", type=click.Choice(["ocmw", "commune", "quarter", "month"]),
+              default="ocmw", show_default=True)
+@click.option("--min-cell", type=click.IntRange(1, 100), default=5, show_default=True)
+@translated_errors
+def report_merge(files: tuple[Path, ...], out_path: Path, by: str, min_cell: int) -> None:
+    """The regional figures of several OCMWs' reports (suppressed for publication)."""
+    from domain.statistics import merge_reports, statistics
+
+    documents = []
+    for path in files:
+        try:
+            documents.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise BadInput(f"{path}: not a report ({exc})") from None
+    try:
+        cells, delays, referrals = merge_reports(documents)
+    except ValueError as exc:
+        raise BadInput(f"report merge: {exc}") from None
+    merged = statistics(cells, delays, referrals, by=by, min_cell=min_cell)
+    merged["sources"] = [{"ocmw": d.get("ocmw"), "month": d.get("month"),
+                          "generated_at": d.get("generated_at")} for d in documents]
+    out_path.write_text(json.dumps(merged, ensure_ascii=False, indent=2) + "\n",
+                        encoding="utf-8")
+    click.echo(f"wrote {out_path}: {len(documents)} reports, by {by}")
 
 
 @cli.command("serve")

@@ -16,6 +16,7 @@ from domus import output
 from domus.bootstrap import bootstrap
 from domus.demo_data import generate_notices, write_belgian_csv, write_jsonl
 from domus.demo_team import create_team, print_month, simulate_month
+from domus.demo_year import print_year, simulate_year
 from domus.jobs import run_intake
 from domus.settings import Settings
 from services import review
@@ -51,6 +52,8 @@ def run_demo(settings: Settings, *, count: int, seed: int, today: date) -> None:
     mail_folder = settings.data_dir / "demo" / "mail"
     month = simulate_month(domus, today=today, seed=seed, mail_folder=mail_folder)
     print_month(team, month, mail_folder)
+    year = simulate_year(domus, today=today, seed=seed, folder=settings.data_dir / "demo")
+    print_year(year)
     click.echo(_where_to_look(settings, cases, team))
 
 
@@ -103,6 +106,8 @@ def _where_to_look(settings: Settings, cases: list[dict],  # type: ignore[type-a
         ("quarantine", "records that failed validation, and how to fix them"),
         ("outbox", "the notifications and what became of them"),
         ("users", "the team; `users token EMAIL` gives an API token"),
+        ("stats --by quarter", "contact versus outcome (--format xlsx --out F, --charts DIR)"),
+        ("programmes", "partner programmes to refer a household to (`refer CASE --to ID`)"),
     ]
     if team:
         caseworker = next(m["email"] for m in team if m["role"] == "caseworker")

@@ -70,3 +70,13 @@ def run_letters(settings: Settings, *, due_before: date, out_dir: Path, pdf: boo
 
     return run_flow(letters_flow, due_before=due_before, out_dir=str(out_dir.resolve()),
                     pdf=pdf, now=now)
+
+
+def run_reports(settings: Settings, *, month: str, ocmws: list[str], targets: list[Path],
+                now: datetime) -> list[dict[str, Any]]:
+    """One flow run writing each OCMW's monthly report (counts only)."""
+    prepare_prefect(settings, stderr_say)
+    from workflows.monitoring import report_flow
+
+    return run_flow(report_flow, month=month, ocmws=ocmws,
+                    targets=[str(p.resolve()) for p in targets], now=now)

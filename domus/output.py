@@ -183,3 +183,19 @@ def render_templates(rows: list[dict[str, Any]]) -> str:
     table = [[r["kind"], r["language"], f"v{r['version']}", "active" if r["active"] else "",
               r["source"], r["created_at"][:16], r["note"] or ""] for r in rows]
     return _table(table, ["kind", "lang", "version", "", "source", "since", "note"])
+
+
+def render_events(summary: dict[str, Any]) -> str:
+    lines = [f"received {summary['received']}: {summary['contacts']} contacts, "
+             f"{summary['outcomes']} outcomes, {summary['duplicates']} already known, "
+             f"{len(summary['quarantined'])} quarantined"]
+    lines += [f"  quarantined {q['file']} record {q['record']} (line {q['line']}): "
+              f"{q['field']}: {q['reason']}" for q in summary["quarantined"][:50]]
+    return "\n".join(lines)
+
+
+def render_programmes(programmes: list[dict[str, Any]]) -> str:
+    if not programmes:
+        return "no programme of that kind"
+    rows = [[p["id"], p["kind"], "/".join(p["languages"]), p["name"]] for p in programmes]
+    return _table(rows, ["id", "kind", "languages", "name"])

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     smtp_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
     #: the OCMWs' letterheads: address, phone, e-mail, hours, signatory (domain/ocmw_profile.py)
     ocmw_file: Path | None = None
+    #: the directory of partner programmes for referrals (default: the Brussels network)
+    programmes_file: Path | None = None
     #: LibreOffice's `soffice` for --pdf (default: found on the PATH)
     soffice: str | None = None
     #: minutes between two sweeps under `domus serve`

@@ -87,11 +87,15 @@ def _documents(connection: Connection, rows: Sequence[Row[Any]]) -> list[dict[st
         )
     }
     from services.contacts import contacts_of
+    from services.history import history_of
     from services.letters import letters_of
+    from services.referrals import referrals_of
 
-    contacts, letters = contacts_of(connection, ids), letters_of(connection, ids)
+    extra = {"contacts": contacts_of(connection, ids), "letters": letters_of(connection, ids),
+             "referrals": referrals_of(connection, ids), "history": history_of(connection, ids)}
     return [_document(row, {name: kids[row.id] for name, kids in children.items()},
-                      contacts[row.id], letters[row.id]) for row in rows]
+                      {name: found.get(row.id, []) for name, found in extra.items()})
+            for row in rows]
 
 
 def _children(connection: Connection, table: Any, ids: list[str],
@@ -105,8 +109,8 @@ def _children(connection: Connection, table: Any, ids: list[str],
     return found
 
 
-def _document(row: Row[Any], kids: dict[str, list[Row[Any]]], contacts: list[dict[str, Any]],
-              letters: list[dict[str, Any]]) -> dict[str, Any]:
+def _document(row: Row[Any], kids: dict[str, list[Row[Any]]],
+              extra: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     triage = next((r for r in kids["triage"] if r.resolved_at is None), None)
     return {
         "id": row.id, "ocmw": row.ocmw, "court": row.court, "docket_number": row.docket_number,
@@ -121,7 +125,11 @@ def _document(row: Row[Any], kids: dict[str, list[Row[Any]]], contacts: list[dic
         "flags": [{"code": f.code, "detail": f.detail} for f in kids["flags"]],
         "tasks": [{**_task(task), "rule": task.rule} for task in kids["tasks"]],
         "caseworker": row.caseworker,
-        "contacts": contacts, "letters": letters, "referrals": [], "outcome": None,
+        "contacts": extra["contacts"], "letters": extra["letters"],
+        "referrals": extra["referrals"],
+        "outcome": ({"code": row.outcome_code, "on": _iso(row.outcome_on)}
+                    if row.outcome_code else None),
+        "history": extra["history"],
         "notices": [{"kind": n.kind, "received_on": _iso(n.received_on),
                      "data": n.data} for n in kids["notices"]],
         "triage_reason": triage.reason if triage else None,

@@ -13,9 +13,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from domain.access import Actor
+from domain.calendar import BelgianCalendar
 from domain.sweep import CHANNELS, MOOT_AFTER_CONTACT, RESULTS, is_effective_contact
 from services.cases import CaseNotFound
+from services.history import record_event
 from store import tables as t
+from store.sql import insert_ignore
 
 
 class ContactError(ValueError):
@@ -24,7 +27,7 @@ class ContactError(ValueError):
 
 def record_contact(
     engine: Engine, case_id: str, *, channel: str, result: str, at: datetime | None,
-    note: str | None, actor: Actor, now: datetime,
+    note: str | None, actor: Actor, now: datetime, calendar: BelgianCalendar | None = None,
 ) -> dict[str, Any]:
     if channel not in CHANNELS:
         raise ContactError(f"--channel {channel!r}: one of {', '.join(CHANNELS)}")
@@ -36,20 +39,47 @@ def record_contact(
     if actor.role == "monitor":
         raise CaseNotFound(f"case {case_id} not found")
     with engine.begin() as connection:
-        case = connection.execute(select(t.cases.c.id, t.cases.c.ocmw)
-                                  .where(t.cases.c.id == case_id)).first()
+        case = connection.execute(select(t.cases).where(t.cases.c.id == case_id)).first()
         if case is None or not actor.may_read_case(case.ocmw):
             raise CaseNotFound(f"case {case_id} not found")
-        contact_id = connection.execute(t.contacts.insert().values(
-            case_id=case_id, channel=channel, result=result, at=at, note=note,
-            recorded_by=actor.name, created_at=now)).inserted_primary_key[0]
-        effective = is_effective_contact(channel, result)
-        closed, cleared = [], False
-        if effective:
-            closed, cleared = _effects(connection, case_id, now)
-    return {"id": contact_id, "case_id": case_id, "channel": channel, "result": result,
-            "at": at.isoformat(), "note": note, "effective": effective,
-            "closed_tasks": closed, "at_risk_cleared": cleared}
+        return add_contact(connection, case, channel=channel, result=result, at=at,
+                           note=note, recorded_by=actor.name, now=now,
+                           calendar=calendar or BelgianCalendar())
+
+
+def add_contact(connection: Connection, case: Any, *, channel: str, result: str,
+                at: datetime, note: str | None, recorded_by: str, now: datetime,
+                calendar: BelgianCalendar, fingerprint: str | None = None) -> dict[str, Any]:
+    """Store one contact of `case` (a cases row) with everything it changes: the case's
+    monitoring facts, the moot tasks, the at-risk flag and the history. With a
+    `fingerprint` (imported contacts), a contact already stored is skipped: returns
+    {"duplicate": True}."""
+    values = {"case_id": case.id, "channel": channel, "result": result, "at": at,
+              "note": note, "recorded_by": recorded_by, "created_at": now,
+              "fingerprint": fingerprint}
+    if fingerprint is not None:
+        if insert_ignore(connection, t.contacts, [values], ["fingerprint"]) == 0:
+            return {"duplicate": True}
+        contact_id = connection.scalar(select(t.contacts.c.id).where(
+            t.contacts.c.fingerprint == fingerprint))
+    else:
+        contact_id = connection.execute(t.contacts.insert().values(**values)
+                                        ).inserted_primary_key[0]
+    effective = is_effective_contact(channel, result)
+    facts: dict[str, Any] = {"contact_attempted": True}
+    if effective and (case.first_effective_contact_on is None
+                      or at.date() < case.first_effective_contact_on):
+        facts["first_effective_contact_on"] = at.date()
+        facts["days_to_contact"] = calendar.working_days_between(case.first_received_on,
+                                                                 at.date())
+    connection.execute(update(t.cases).where(t.cases.c.id == case.id).values(
+        **facts, home_visits=t.cases.c.home_visits + int(channel == "home_visit")))
+    closed, cleared = _effects(connection, case.id, now) if effective else ([], False)
+    contact = {"id": contact_id, "case_id": case.id, "channel": channel, "result": result,
+               "at": at.isoformat(), "note": note, "effective": effective}
+    record_event(connection, case.id, "contact", actor=recorded_by, at=now,
+                 after={k: v for k, v in contact.items() if k != "case_id"})
+    return {**contact, "closed_tasks": closed, "at_risk_cleared": cleared}
 
 
 def _effects(connection: Connection, case_id: str, now: datetime) -> tuple[list[int], bool]:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -80,6 +81,14 @@ cases = Table(
     Column("eviction_at", DateTime),
     Column("first_received_on", Date, nullable=False),
     Column("caseworker", String(320)),  # the caseworker on the case (users.email)
+    # The monitoring facts of the case, kept up to date by contacts and outcomes so that
+    # statistics are one GROUP BY over cases (services/monitoring.py).
+    Column("outcome_code", String(32)),
+    Column("outcome_on", Date),
+    Column("contact_attempted", Boolean, nullable=False, server_default=false()),
+    Column("first_effective_contact_on", Date),
+    Column("days_to_contact", Integer),  # working days from first receipt to that contact
+    Column("home_visits", Integer, nullable=False, server_default="0"),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )
@@ -194,6 +203,8 @@ contacts = Table(
     Column("note", Text),
     Column("recorded_by", String(320), nullable=False),
     Column("created_at", DateTime, nullable=False),
+    # imported contacts: the same contact imported twice (another export) is one contact
+    Column("fingerprint", String(64), unique=True),
 )
 
 # Every notification Domus means to send, keyed so the same one is never written twice:
@@ -222,6 +233,33 @@ outbox = Table(
 )
 
 # The sweep reads the due tasks from this index alone (it covers the columns it needs).
+# Everything that changed a case's contacts, outcome or referrals: who, when, before,
+# after. Append-only: the migration adds triggers that refuse UPDATE and DELETE.
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),  # contact | outcome | reopen | referral | …
+    Column("actor", String(320), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("before", JSON),
+    Column("after", JSON),
+)
+
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("programme", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # sent | accepted | refused | housed | closed
+    Column("created_by", String(320), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
 # Letter templates: the packaged ones and those an administrator uploads, each version kept;
 # one active version per kind and language.
 letter_templates = Table(
