@@ -165,7 +165,8 @@ def render_table(document: Mapping[str, Any]) -> str:
         out.append(line(cells))
     out.append("")
     out.append(
-        f'"<{k}": fewer than {k} cases, suppressed · "{WITHHELD}": rate withheld (fewer than '
+        f'"<{k}": fewer than {k} cases, suppressed · "x": hidden too, so that a small count '
+        f'cannot be worked out from the others · "{WITHHELD}": rate withheld (fewer than '
         f"{k} cases with a final outcome) or no value · rate: share solved, "
         "[95 % Wilson interval] · median days: working days from receipt to first effective "
         f"contact · period: {period_text(document)}"
@@ -404,8 +405,9 @@ def _definitions_sheet(sheet: Any, documents: Mapping[str, Mapping[str, Any]]) -
         (
             "Suppression rule",
             f"A count below {k} is shown as the text <{k}; a rate or interval whose "
-            f"denominator is below {k} is withheld and shown as {WITHHELD}. Suppressed cells "
-            "are chosen so that they cannot be recovered from totals.",
+            f"denominator is below {k} is withheld and shown as {WITHHELD}. Further counts "
+            f"are hidden as x (each at least {k}) so that no suppressed cell can be worked out "
+            "from totals or from the other groups.",
         )
     )
     notes.append(("Intervals", "95 % Wilson score interval of each rate (low and high)."))

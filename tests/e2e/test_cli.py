@@ -142,6 +142,9 @@ def test_the_demo_generates_ingests_and_says_where_to_look(
     assert "== A simulated month" in out and "e-mails delivered over SMTP" in out
     assert "== Letters (one flow run)" in out and "tenant_invitation" in out
     assert list((settings.data_dir / "demo" / "letters").glob("print-*.pdf"))
+    assert "== Contact versus outcome" in out and "Total" in out
+    assert (settings.data_dir / "demo" / "stats" / "contact-vs-outcome.xlsx").exists()
+    assert (settings.data_dir / "demo" / "stats" / "funnel.png").exists()
     mails = list((settings.data_dir / "demo" / "mail").glob("*.eml"))
     assert mails and f"e-mails delivered over SMTP: {len(mails)} " in out
     code, out, _ = run("demo", "--notices", "40")  # again: nothing is sent twice
