@@ -46,7 +46,7 @@ def simulate_year(domus: Domus, *, today: date, seed: int, folder: Path,
         cases = connection.execute(
             select(t.cases.c.court, t.cases.c.docket_number, t.cases.c.first_received_on)
             .where(t.cases.c.first_received_on < today - timedelta(days=42),
-                   t.cases.c.ocmw.is_not(None), t.cases.c.outcome_code.is_(None))
+                   t.cases.c.ocmw.is_not(None))
             .order_by(t.cases.c.id)).all()
     events = folder / f"tracking-{seed}.csv"
     _write_events(events, _events(cases, today, random.Random(seed), domus))
