@@ -300,5 +300,10 @@ Index("ix_tasks_status_due", tasks.c.status, tasks.c.due_on, tasks.c.case_id, ta
 Index("ix_tasks_assignee_status", tasks.c.assignee, tasks.c.status)
 Index("ix_cases_hearing_at", cases.c.hearing_at)
 Index("ix_cases_eviction_at", cases.c.eviction_at)
+# The statistics (services/monitoring.py) read the monitoring facts from this index alone, in
+# its order: by OCMW and postcode, one scan and no sort.
+Index("ix_cases_monitoring", cases.c.ocmw, cases.c.postcode, cases.c.outcome_code,
+      cases.c.contact_attempted, cases.c.days_to_contact, cases.c.first_effective_contact_on,
+      cases.c.home_visits, cases.c.first_received_on)
 Index("ix_outbox_status_next", outbox.c.status, outbox.c.next_attempt_at)
 Index("ix_quarantine_open", quarantine.c.resolved_at)
