@@ -10,10 +10,12 @@ CONTRACT.md's `stats` document:
   interval, cases still pending, home visits, the median working days to first effective
   contact, a funnel and the referrals, by OCMW, commune, quarter or month;
 * small cells (DESIGN.md, "small cells"): see `suppress`. A count from 1 to k-1 prints as
-  ``"<k"``; 0 is shown (as in official statistics: an empty cell names nobody). Counts that
-  must be hidden so that a small count cannot be worked out from the others print as
-  ``"x"`` (always a count of at least k). A rate, interval or median is ``None`` when it
-  rests on a hidden count or on fewer than k cases.
+  ``"<k"``; 0 is shown (as in official statistics: an empty cell names nobody). Counts
+  hidden so that no small count can be worked out from the others and the totals print as
+  ``"x"``. A rate or interval is ``None`` when its numerator or denominator is hidden or the
+  denominator is below k (a rate times a known denominator would give the numerator); a
+  median is ``None`` when fewer than k cases had an effective contact or that count is
+  hidden.
 
 The regional report (`report_document`, `read_report`, `merge_reports`) carries the exact
 cells of one OCMW and one cohort month: no name, address, docket number or date of birth
@@ -95,6 +97,9 @@ COUNTS: tuple[str, ...] = (
     "funnel.effective_contact", "funnel.solved",
 )
 
+# The counts of the headline figure (CONTRACT.md); complementary suppression spares them.
+HEADLINE = COUNTS[:7]
+
 # The relations a reader can use against a suppressed count, all declared here.
 # Within every row, the whole is the sum of its parts: a case is pending or closed with or
 # without effective contact; the solved are solved with or without effective contact.
@@ -148,60 +153,69 @@ class Table:
         return found
 
 
-def suppress(table: Table, min_cell: int, *, search_limit: int = 4000) -> dict[Cell, str]:
+def suppress(table: Table, min_cell: int, *, search_limit: int = 4000,
+             search_tries: int = 24) -> dict[Cell, str]:
     """The cells to hide, with their mark: ``"<k"`` for a count from 1 to k-1 (primary
-    suppression) and ``"x"`` for a count hidden to protect one (complementary suppression).
+    suppression) and ``"x"`` for a count hidden so that no small count can be worked out
+    (complementary suppression; any count from 1 up). Zeros are shown, never hidden.
 
-    DESIGN.md: "a suppressed cell must not be recoverable from totals". Two steps, repeated to
-    a fixed point:
+    DESIGN.md: "a suppressed cell must not be recoverable from totals". A reader knows the
+    published counts, every relation and bound of `Table.forms`, that ``"<k"`` lies in 1..k-1
+    and that ``"x"`` is at least 1. Steps, repeated to a fixed point:
 
     1. every additive relation (`Table.sums`) has no hidden cell or at least two: when one
-       has exactly one, hide its smallest publishable count, a group's before the total's;
-    2. an audit: for each ``"<k"`` cell, look for another table a reader would accept (same
-       published counts, every relation and bound of `Table.forms` satisfied, ``"<k"`` cells
-       in 1..k-1, ``"x"`` cells at least k) in which that cell differs. When there is none, the
-       cell could be worked out, and the smallest publishable count sharing a relation or
-       bound with it is hidden as well.
+       has exactly one, hide its smallest publishable count, a group's before the total's
+       and a funnel or referral count before one of the headline figure's;
+    2. an audit: for each small count, look for another table the reader would accept in
+       which it differs. When there is none, the count could be worked out: hide the
+       smallest publishable count of a relation or bound touching its hidden cells that
+       sets it free; failing that, widen a ``"<k"`` there to ``"x"``; failing that, hide
+       the smallest such count and look again.
+
+    Finally an ``"x"`` the reader can work out anyway is shown: that tells nothing new.
 
     Two hidden cells per relation are not enough on their own: two cells of 1 summing to a
     published 2 are both exactly 1, and a hidden cell that is a bridge between two cycles of
-    hidden cells is fixed by the equations. Hence the audit. Zeros are never hidden.
+    hidden cells is fixed by the equations. Hence the audit.
     """
-    if min_cell < 1 or min_cell == 2:
-        raise ValueError(f"min_cell {min_cell}: use 1 (no suppression) or at least 3 "
-                         "(with 0 shown, '<2' could only mean 1)")
+    if min_cell < 1:
+        raise ValueError(f"min_cell {min_cell}: at least 1 (1 hides nothing)")
     values = table.values
-    marks = {cell: f"<{min_cell}" for cell, value in values.items() if 0 < value < min_cell}
+    small = f"<{min_cell}"
+    marks = {cell: small for cell, value in values.items() if 0 < value < min_cell}
     if not marks:
         return marks
     order = {cell: index for index, cell in enumerate(values)}
 
-    def preference(cell: Cell) -> tuple[bool, int, int]:
-        return cell[0] == TOTAL, values[cell], order[cell]
+    def preference(cell: Cell) -> tuple[bool, bool, int, int]:
+        return cell[0] == TOTAL, cell[1] in HEADLINE, values[cell], order[cell]
 
     def publishable(cells: Iterable[Cell]) -> list[Cell]:
         return sorted((c for c in cells if c not in marks and values[c] > 0), key=preference)
 
     sums = table.sums()
-    forms = table.forms()
-    audit = _Audit(forms, values, min_cell, search_limit)
+    audit = _Audit(table.forms(), values, min_cell, search_limit)
     while True:
-        for whole, parts in sums:
-            relation = (whole, *parts)
-            if sum(cell in marks for cell in relation) == 1:
-                marks[publishable(relation)[0]] = OTHERS
-                break
+        lonely = next((relation for relation in ((whole, *parts) for whole, parts in sums)
+                       if sum(cell in marks for cell in relation) == 1), None)
+        if lonely is not None:
+            marks[publishable(lonely)[0]] = OTHERS
+            continue
+        pinned = audit.pinned(marks)
+        if pinned is None:
+            return audit.without_known(marks)
+        hide = publishable(audit.neighbourhood(pinned, marks))
+        widen = sorted((c for c in audit.block(pinned, marks) if marks[c] == small),
+                       key=preference, reverse=True)
+        # (a witness found with a trial mark holds only if that mark is kept: keep the first)
+        chosen = next((c for c in hide[:search_tries] + widen[:search_tries]
+                       if audit.free(pinned, {**marks, c: OTHERS}) is True), None)
+        if chosen is not None or hide:
+            marks[chosen if chosen is not None else hide[0]] = OTHERS
+        elif widen:
+            marks.update(dict.fromkeys(widen, OTHERS))
         else:
-            pinned = audit.pinned(marks)
-            if pinned is None:
-                return marks
-            candidates = publishable(c for terms, _ in forms if any(c == pinned for c, _ in terms)
-                                     for c, _ in terms)
-            candidates = candidates or publishable(audit.neighbourhood(pinned, marks))
-            if not candidates:
-                audit.accepted.add(pinned)  # everything it touches is hidden already
-            else:
-                marks[candidates[0]] = OTHERS
+            audit.accepted.add(pinned)  # nothing left to hide or widen
 
 
 class _GiveUp(Exception):
@@ -209,8 +223,9 @@ class _GiveUp(Exception):
 
 
 class _Audit:
-    """Can a reader work out a ``"<k"`` cell? An exact search: interval propagation over the
-    relations and bounds, branching on the hidden cells of the block it belongs to."""
+    """Can a reader work out a small count? An exact search over the hidden cells of its
+    block (the hidden cells linked to it by relations and bounds): interval propagation and
+    branching, limited to `limit` steps (beyond that the answer is "maybe", taken as yes)."""
 
     def __init__(self, forms: list[Form], values: Mapping[Cell, int], min_cell: int,
                  limit: int) -> None:
@@ -218,51 +233,62 @@ class _Audit:
         self.values = values
         self.k = min_cell
         self.limit = limit
-        self.ceiling = sum(values.values()) + min_cell
+        self.ceiling = sum(values.values()) + min_cell  # a bound on any count
         self.witnessed: set[Cell] = set()  # cells shown to have another possible value
         self.accepted: set[Cell] = set()
+        self.nodes = 0
+        self.order = {cell: index for index, cell in enumerate(values)}
+        self.touching: dict[Cell, list[Form]] = defaultdict(list)
+        for form in forms:
+            for cell, _ in form[0]:
+                self.touching[cell].append(form)
+
+    def block(self, cell: Cell, marks: Mapping[Cell, str]) -> set[Cell]:
+        """The hidden cells linked to `cell` through relations and bounds with hidden cells."""
+        found, todo = {cell}, [cell]
+        while todo:
+            for terms, _ in self.touching[todo.pop()]:
+                for c, _ in terms:
+                    if c in marks and c not in found:
+                        found.add(c)
+                        todo.append(c)
+        return found
 
     def neighbourhood(self, cell: Cell, marks: Mapping[Cell, str]) -> set[Cell]:
-        """Every cell of a form that holds a hidden cell of `cell`'s block."""
-        block = self._block(cell, marks)
-        return {c for terms, _ in self.forms if any(t in block for t, _ in terms)
+        """Every cell of a relation or bound that holds a hidden cell of `cell`'s block."""
+        return {c for hidden in self.block(cell, marks) for terms, _ in self.touching[hidden]
                 for c, _ in terms}
 
-    def _block(self, cell: Cell, marks: Mapping[Cell, str]) -> set[Cell]:
-        block, todo = {cell}, [cell]
-        while todo:
-            current = todo.pop()
-            for terms, _ in self.forms:
-                cells = [c for c, _ in terms]
-                if current in cells:
-                    for c in cells:
-                        if c in marks and c not in block:
-                            block.add(c)
-                            todo.append(c)
-        return block
-
     def pinned(self, marks: Mapping[Cell, str]) -> Cell | None:
-        """A ``"<k"`` cell that has a single possible value, or None."""
-        small = f"<{self.k}"
-        for cell in marks:
-            if marks[cell] != small or cell in self.witnessed or cell in self.accepted:
-                continue
-            if not self._free(cell, marks):
+        """A small count that has a single possible value (or may have), or None."""
+        for cell, value in self.values.items():
+            if (0 < value < self.k and cell not in self.witnessed
+                    and cell not in self.accepted and self.free(cell, marks) is not True):
                 return cell
         return None
 
-    def _free(self, cell: Cell, marks: Mapping[Cell, str]) -> bool:
-        block = self._block(cell, marks)
+    def without_known(self, marks: Mapping[Cell, str]) -> dict[Cell, str]:
+        """The marks less the hidden counts of k or more that a reader can work out anyway:
+        showing them adds nothing to what can be known, so no small count loses its cover."""
+        known = {cell for cell in marks if self.values[cell] >= self.k
+                 and cell not in self.witnessed and self.free(cell, marks) is False}
+        return {cell: mark for cell, mark in marks.items() if cell not in known}
+
+    def free(self, cell: Cell, marks: Mapping[Cell, str]) -> bool | None:
+        """True when a reader has at least two values for `cell` (hidden in `marks`), False
+        when it has one, None when the search gave up."""
+        block = sorted(self.block(cell, marks), key=self.order.__getitem__)  # deterministic
+        forms = {id(form): form for c in block for form in self.touching[c]}
         constraints = []
-        for terms, equality in self.forms:
+        for terms, equality in forms.values():
             hidden = [(c, a) for c, a in terms if c in block]
-            if hidden:
-                constant = -sum(a * self.values[c] for c, a in terms if c not in block)
-                constraints.append((hidden, constant, equality))
-        domains = {c: (1, self.k - 1) if marks[c] != OTHERS else (self.k, self.ceiling)
+            constant = -sum(a * self.values[c] for c, a in terms if c not in block)
+            constraints.append((hidden, constant, equality))
+        domains = {c: (1, self.k - 1) if marks[c] != OTHERS else (1, self.ceiling)
                    for c in block}
         truth = self.values[cell]
         low, high = domains[cell]
+        answer: bool | None = False
         for side in ((low, truth - 1), (truth + 1, high)):
             if side[0] > side[1]:
                 continue
@@ -270,12 +296,13 @@ class _Audit:
             try:
                 found = self._search({**domains, cell: side}, constraints)
             except _GiveUp:
+                answer = None
                 continue
             if found is not None:
                 self.witnessed |= {c for c, (value, _) in found.items()
                                    if value != self.values[c]}
                 return True
-        return False
+        return answer
 
     def _search(self, domains: dict[Cell, tuple[int, int]],
                 constraints: list) -> dict[Cell, tuple[int, int]] | None:
@@ -364,11 +391,19 @@ DEFINITIONS = {
     "funnel.effective_contact": "Cases with an effective contact, pending or closed.",
     "funnel.solved": "Cases whose outcome is a solution.",
     "referrals": "Referrals to a partner programme, by programme and current status.",
-    OTHERS: "A count of at least k hidden so that a smaller count cannot be worked out from "
-            "the totals.",
     "null": "A rate, interval or median withheld: it rests on a hidden count or on fewer than "
             "k cases, or there is nothing to divide.",
 }
+
+
+def definitions(min_cell: int) -> dict[str, str]:
+    """Short English definitions of every field and mark of the `stats` document."""
+    if min_cell <= 1:
+        return dict(DEFINITIONS)
+    return {**DEFINITIONS,
+            f"<{min_cell}": f"A count from 1 to {min_cell - 1}, hidden (0 is always shown).",
+            OTHERS: f"A count hidden so that no count below {min_cell} can be worked out from "
+                    "the others and the totals; it may be any count from 1 up."}
 
 
 def group_key(by: str, ocmw: str, commune: str, month: str) -> str:
@@ -483,9 +518,8 @@ def statistics(cells: Iterable[CaseCell], delays: Iterable[DelayCell] = (),
     """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"by {by!r}: one of {', '.join(GROUPINGS)} or None")
-    if min_cell < 1 or min_cell == 2:
-        raise ValueError(f"min_cell {min_cell}: use 1 (no suppression) or at least 3 "
-                         "(with 0 shown, '<2' could only mean 1)")
+    if min_cell < 1:
+        raise ValueError(f"min_cell {min_cell}: at least 1 (1 hides nothing)")
     cells, delays, referrals = list(cells), list(delays), list(referrals)
     _check(cells, delays, referrals)
 
@@ -507,8 +541,7 @@ def statistics(cells: Iterable[CaseCell], delays: Iterable[DelayCell] = (),
     rows = [_row(table, row, marks, histograms[row], min_cell) for row in table.rows]
     return {"from": period_from, "to": period_to, "min_cell": min_cell, "by": by,
             "groups": rows[:-1], "total": rows[-1],
-            "definitions": {**DEFINITIONS, f"<{min_cell}": f"A count from 1 to {min_cell - 1}, "
-                            "hidden (0 is shown)."}}
+            "definitions": definitions(min_cell)}
 
 
 def _row(table: Table, row: str, marks: Mapping[Cell, str], histogram: Mapping[int, int],
