@@ -118,7 +118,8 @@ def possible_values(document, truth, k):
             return range(max(1, real - k), real + k + 1)
         return (value,)
 
-    ranges = [{c: options(row, c, v) for c, v in s.items()} for row, s in zip(rows, shown)]
+    ranges = [{c: options(row, c, v) for c, v in s.items()}
+              for row, s in zip(rows, shown, strict=False)]
     blocks = [MAIN] + [(c,) for c in shown[-1] if c not in MAIN]
     found = {}
     for columns in blocks:
@@ -128,7 +129,7 @@ def possible_values(document, truth, k):
             choices = [[(v,) for v in r[columns[0]]] for r in ranges]
         groups, total = choices[:-1], set(choices[-1])
         if groups:   # the total is the sum of the groups: forward and backward partial sums
-            add = lambda a, b: tuple(x + y for x, y in zip(a, b))  # noqa: E731
+            add = lambda a, b: tuple(x + y for x, y in zip(a, b, strict=False))  # noqa: E731
             forward = [{(0,) * len(columns)}]
             for options_ in groups:
                 forward.append({add(s, r) for s in forward[-1] for r in options_})
@@ -136,7 +137,7 @@ def possible_values(document, truth, k):
             for i in range(len(groups) - 1, -1, -1):
                 for t in backward[i + 1]:
                     for r in groups[i]:
-                        rest = tuple(x - y for x, y in zip(t, r))
+                        rest = tuple(x - y for x, y in zip(t, r, strict=False))
                         if rest in forward[i]:
                             backward[i].add(rest)
             kept = [{r for r in options_ if any(add(s, r) in backward[i + 1]
@@ -144,7 +145,7 @@ def possible_values(document, truth, k):
                     for i, options_ in enumerate(groups)] + [backward[-1]]
         else:
             kept = [total]
-        for row, tables in zip(rows, kept):
+        for row, tables in zip(rows, kept, strict=False):
             for index, column in enumerate(columns):
                 found[(row["key"], column)] = {t[index] for t in tables}
     return found
@@ -255,7 +256,7 @@ def reports(data):
        st.sampled_from(["ocmw", "commune", "quarter", "month", None]), st.sampled_from([1, 5]))
 def test_merged_reports_give_the_figures_of_the_combined_cells(first, second, by, k):
     merged = merge_reports(reports(first) + reports(second))
-    combined = [a + b for a, b in zip(first, second)]
+    combined = [a + b for a, b in zip(first, second, strict=False)]
     assert statistics(*merged, by=by, min_cell=k) == statistics(*combined, by=by, min_cell=k)
     # a report is plain JSON and reads back the same
     again = merge_reports(json.loads(json.dumps(reports(first) + reports(second))))
