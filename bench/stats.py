@@ -43,7 +43,6 @@ import statistics as stats_
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -53,8 +52,9 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: python bench/stats.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Connection, Engine, create_engine, text  # noqa: E402
+from sqlalchemy import Connection, Engine, text  # noqa: E402
 
+from bench.scratch import scratch_database  # noqa: E402
 from domain.calendar import BelgianCalendar  # noqa: E402
 from domain.case import case_id_for  # noqa: E402
 from domain.programmes import REFERRAL_STATUSES, default_directory  # noqa: E402
@@ -367,31 +367,9 @@ def measure(engine: Engine, repeat: int, profile: bool) -> dict[str, Any]:
             "naive_seconds": naive, "verified": True}
 
 
-@contextmanager
-def database(kind: str, folder: Path, admin_url: str) -> Iterator[str]:
-    if kind == "sqlite":
-        path = folder / "stats.db"
-        try:
-            yield f"sqlite:///{path}"
-        finally:
-            for leftover in folder.glob(f"{path.name}*"):
-                leftover.unlink()
-        return
-    name = f"domus_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def run(args: argparse.Namespace, kind: str, say: Callable[[str], None]) -> dict[str, Any]:
     with (tempfile.TemporaryDirectory(prefix="domus-bench-stats-") as folder,
-          database(kind, Path(folder), args.postgres_url) as url):
+          scratch_database(kind, Path(folder) / "stats.db", args.postgres_url) as url):
         engine = create_database_engine(url)
         try:
             say(f"building {args.cases:,} cases on {kind}…")

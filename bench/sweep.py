@@ -39,15 +39,14 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, delete, func, select, text
+from sqlalchemy import Connection, Engine, Table, delete, func, select, text
 
+from bench.scratch import scratch_database
 from domain.case import case_id_for
 from domain.playbook import TASK_KINDS
 from domain.rulebook import RuleBook
@@ -248,33 +247,12 @@ def measure(engine: Engine, rules: RuleBook, repeat: int,
             "counts": counts.as_json()}
 
 
-@contextmanager
-def database(kind: str, folder: Path, size: int, admin_url: str) -> Iterator[str]:
-    if kind == "sqlite":
-        path = folder / f"sweep-{size}.db"
-        try:
-            yield f"sqlite:///{path}"
-        finally:
-            for leftover in folder.glob(f"{path.name}*"):
-                leftover.unlink()
-        return
-    name = f"domus_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def run(args: argparse.Namespace, say: Callable[[str], None]) -> list[dict[str, Any]]:
     results = []
     with tempfile.TemporaryDirectory(prefix="domus-bench-sweep-") as folder:
         for size in args.sizes:
-            with database(args.database, Path(folder), size, args.postgres_url) as url:
+            with scratch_database(args.database, Path(folder) / f"sweep-{size}.db",
+                                  args.postgres_url) as url:
                 engine = create_database_engine(url)
                 rules = build_rulebook(Settings(database_url=url, region="brussels"))
                 try:

@@ -32,6 +32,20 @@ def _month(connection: Connection, column: Any) -> Any:
     return func.strftime("%Y-%m", column)
 
 
+def _scoped(query: Any, from_date: date | None, to_date: date | None,
+            ocmws: list[str] | None) -> Any:
+    """The cases routed to an OCMW whose first notice came between the dates."""
+    c = t.cases.c
+    query = query.where(c.ocmw.is_not(None))
+    if from_date:
+        query = query.where(c.first_received_on >= from_date)
+    if to_date:
+        query = query.where(c.first_received_on <= to_date)
+    if ocmws:
+        query = query.where(c.ocmw.in_(ocmws))
+    return query
+
+
 def monitoring_cells(connection: Connection, *, from_date: date | None = None,
                      to_date: date | None = None, ocmws: list[str] | None = None,
                      ) -> tuple[list[CaseCell], list[DelayCell], list[ReferralCell]]:
@@ -41,14 +55,7 @@ def monitoring_cells(connection: Connection, *, from_date: date | None = None,
     keys = (c.ocmw, c.postcode, month)
 
     def scoped(query: Any) -> Any:
-        query = query.where(c.ocmw.is_not(None))
-        if from_date:
-            query = query.where(c.first_received_on >= from_date)
-        if to_date:
-            query = query.where(c.first_received_on <= to_date)
-        if ocmws:
-            query = query.where(c.ocmw.in_(ocmws))
-        return query
+        return _scoped(query, from_date, to_date, ocmws)
 
     effective = c.first_effective_contact_on.is_not(None).label("effective")
     cells = [
@@ -89,13 +96,7 @@ def commune_cells(connection: Connection, *, from_date: date | None = None,
     c = t.cases.c
     period = from_date or to_date
     month = period.isoformat()[:7] if period else "0000-01"
-    query = select(c.ocmw, c.postcode).where(c.ocmw.is_not(None))
-    if from_date:
-        query = query.where(c.first_received_on >= from_date)
-    if to_date:
-        query = query.where(c.first_received_on <= to_date)
-    if ocmws:
-        query = query.where(c.ocmw.in_(ocmws))
+    query = _scoped(select(c.ocmw, c.postcode), from_date, to_date, ocmws)
     keys = (c.ocmw, c.postcode)
     reached = c.first_effective_contact_on.is_not(None)
     counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
