@@ -11,6 +11,7 @@ from domain.values import BRUSSELS
 from domus.bootstrap import Domus
 from services.calendar_feed import CalendarRefused, build_calendar
 from services.users import user_for_token
+from web.api import api_router
 
 
 def create_app(domus: Domus) -> FastAPI:
@@ -36,6 +37,8 @@ def create_app(domus: Domus) -> FastAPI:
         return Response(content=data, media_type="text/calendar; charset=utf-8",
                         headers={"Cache-Control": "private, max-age=300"})
 
+    app.state.domus = domus
+    app.include_router(api_router(domus))
     return app
 
 
