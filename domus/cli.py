@@ -152,10 +152,34 @@ def list_cases(ocmw: str | None, status: str | None, flagged: bool, as_json: boo
 @json_option
 @translated_errors
 def show_case(case_id: str, as_json: bool) -> None:
-    """One case: notices, legal dates and flags, tasks."""
-    with open_domus().engine.connect() as connection:
+    """One case: notices, legal dates and flags, tasks, contacts, letters, outcome."""
+    from services.audit import record_access
+
+    domus = open_domus()
+    with domus.engine.connect() as connection:
         document = case_service.case_document(connection, case_id, Actor.operator())
+    record_access(domus.engine, case_id, Actor.operator(), action="view", channel="cli",
+                  now=now_in_brussels())
     emit(document, as_json, output.render_case)
+
+
+@cli.command("audit")
+@click.argument("case_id")
+@click.option("--out", "out_path", type=click.Path(path_type=Path),
+              help="write the trail to this .json file (a data-protection request)")
+@translated_errors
+def audit(case_id: str, out_path: Path | None) -> None:
+    """Who saw and changed a case, when and how (JSON)."""
+    from services.audit import audit_trail
+
+    with open_domus().engine.connect() as connection:
+        trail = audit_trail(connection, case_id, Actor.operator())
+    text = json.dumps(trail, ensure_ascii=False, indent=2, default=str)
+    if out_path:
+        out_path.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {out_path}: {len(trail['entries'])} entries")
+    else:
+        click.echo(text)
 
 
 @cli.command("tasks")

@@ -247,6 +247,19 @@ case_events = Table(
     Column("after", JSON),
 )
 
+# Who looked at or changed which case, and how (issue 6, audit): a data-protection request
+# gets this trail. Append-only like case_events.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", String(16), nullable=False, index=True),
+    Column("actor", String(320), nullable=False),
+    Column("action", String(32), nullable=False),  # view | contact | outcome | …
+    Column("channel", String(8), nullable=False),  # api | cli | web
+    Column("at", DateTime, nullable=False),
+)
+
 referrals = Table(
     "referrals",
     metadata,

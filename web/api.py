@@ -19,6 +19,7 @@ from domain.access import Actor
 from domain.values import BRUSSELS
 from domus.bootstrap import Domus
 from services import cases as case_service
+from services.audit import record_access
 from services.contacts import ContactError, record_contact
 from services.intake import ingest_source
 from services.monitoring import compute_stats
@@ -88,7 +89,10 @@ def api_router(domus: Domus) -> APIRouter:
 
     @router.get("/cases/{case_id}", summary="One case, shaped as `domus case --json`")
     def case(case_id: str, actor: Caller) -> dict[str, Any]:
-        return case_of(case_id, actor)
+        found = case_of(case_id, actor)
+        record_access(domus.engine, case_id, actor, action="view", channel="api",
+                      now=now_in_brussels())
+        return found
 
     @router.post("/cases/{case_id}/contacts", status_code=201, summary="Record a contact")
     def contact(case_id: str, body: ContactIn, actor: Caller) -> dict[str, Any]:
@@ -96,21 +100,27 @@ def api_router(domus: Domus) -> APIRouter:
         at = body.at.astimezone(BRUSSELS).replace(tzinfo=None) if body.at and body.at.tzinfo \
             else body.at
         try:
-            return record_contact(domus.engine, case_id, channel=body.channel,
+            made = record_contact(domus.engine, case_id, channel=body.channel,
                                   result=body.result, at=at, note=body.note, actor=actor,
                                   now=now_in_brussels(), calendar=domus.rules.calendar)
         except ContactError as exc:
             raise HTTPException(422, str(exc)) from None
+        record_access(domus.engine, case_id, actor, action="contact", channel="api",
+                      now=now_in_brussels())
+        return made
 
     @router.post("/cases/{case_id}/outcome", status_code=201,
                  summary="Record the final outcome and close the case")
     def outcome(case_id: str, body: OutcomeIn, actor: Caller) -> dict[str, Any]:
         case_of(case_id, actor)
         try:
-            return record_outcome(domus.engine, case_id, body.code, on=body.on, actor=actor,
+            done = record_outcome(domus.engine, case_id, body.code, on=body.on, actor=actor,
                                   now=now_in_brussels())
         except OutcomeError as exc:
             raise HTTPException(409 if "already has" in str(exc) else 422, str(exc)) from None
+        record_access(domus.engine, case_id, actor, action="outcome", channel="api",
+                      now=now_in_brussels())
+        return done
 
     @router.post("/notices", summary="One notice or an array → the ingest summary")
     async def notices(request: Request, actor: Caller,

@@ -105,3 +105,30 @@ def test_the_openapi_description_lists_the_routes(api) -> None:  # type: ignore[
     assert {"/api/tasks", "/api/cases/{case_id}", "/api/cases/{case_id}/contacts",
             "/api/cases/{case_id}/outcome", "/api/notices", "/api/stats",
             "/calendar/{token}.ics"} <= set(paths)
+
+
+def test_every_view_and_change_is_in_the_audit_trail(api, domus: Domus) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from domain.access import Actor
+    from services.audit import audit_trail
+    from services.cases import CaseNotFound
+
+    client, headers, case_id = api
+    client.get(f"/api/cases/{case_id}", headers=headers["caseworker"])
+    client.post(f"/api/cases/{case_id}/contacts", headers=headers["team_lead"],
+                json={"channel": "phone", "result": "reached"})
+    client.get(f"/api/cases/{case_id}", headers=headers["elsewhere"])  # a 404: not logged
+    with domus.engine.connect() as connection:
+        trail = audit_trail(connection, case_id, Actor("admin@ocmw.be", "administrator",
+                                                       "21015"))
+        with pytest.raises(CaseNotFound):
+            audit_trail(connection, case_id, Actor("cw@ocmw.be", "caseworker", "21015"))
+    logged = [(e["actor"], e["action"], e["channel"]) for e in trail["entries"]]
+    assert ("cw@ocmw.be", "view", "api") in logged
+    assert ("lead@ocmw.be", "contact", "api") in logged
+    assert ("lead@ocmw.be", "contact", "history") in logged
+    assert not any(actor == "cw@anderlecht.be" for actor, _, _ in logged)
+    with pytest.raises(DBAPIError, match="append-only"), domus.engine.begin() as c:
+        c.execute(text("DELETE FROM audit_log"))
