@@ -225,7 +225,8 @@ class _GiveUp(Exception):
 class _Audit:
     """Can a reader work out a small count? An exact search over the hidden cells of its
     block (the hidden cells linked to it by relations and bounds): interval propagation and
-    branching, limited to `limit` steps (beyond that the answer is "maybe", taken as yes)."""
+    branching from the true values, at most `limit` steps per question; a search that runs
+    out of steps counts as "can be worked out", so it hides more, never less."""
 
     def __init__(self, forms: list[Form], values: Mapping[Cell, int], min_cell: int,
                  limit: int) -> None:

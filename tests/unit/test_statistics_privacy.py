@@ -105,50 +105,66 @@ def main_rows(o):
 
 
 def possible_values(document, truth, k):
-    """{(row, column): every value a reader can give it}. An "x" is tried within k of its
+    """{(row, column): every value a reader can give it}. An "x" is tried within 2 of its
     true value only: fewer tables than the reader's, so two values here are two for him."""
     rows = document["groups"] + [document["total"]]
-    shown = [counts(row) for row in rows]
 
-    def options(row, column, value):
+    def options(key, column, value):
         if value == f"<{k}":
             return range(1, k)
         if value == "x":
-            real = truth[(row["key"], column)]
-            return range(max(1, real - k), real + k + 1)
+            real = truth[(key, column)]
+            return range(max(1, real - 2), real + 3)
         return (value,)
 
-    ranges = [{c: options(row, c, v) for c, v in s.items()}
-              for row, s in zip(rows, shown, strict=False)]
-    blocks = [MAIN] + [(c,) for c in shown[-1] if c not in MAIN]
+    ranges = [{c: options(row["key"], c, v) for c, v in counts(row).items()} for row in rows]
     found = {}
-    for columns in blocks:
+    for columns in [MAIN] + [(c,) for c in ranges[-1] if c not in MAIN]:
         if columns == MAIN:
             choices = [list(main_rows(r)) for r in ranges]
         else:
             choices = [[(v,) for v in r[columns[0]]] for r in ranges]
-        groups, total = choices[:-1], set(choices[-1])
-        if groups:   # the total is the sum of the groups: forward and backward partial sums
-            add = lambda a, b: tuple(x + y for x, y in zip(a, b, strict=False))  # noqa: E731
-            forward = [{(0,) * len(columns)}]
-            for options_ in groups:
-                forward.append({add(s, r) for s in forward[-1] for r in options_})
-            backward = [set() for _ in groups] + [total & forward[-1]]
-            for i in range(len(groups) - 1, -1, -1):
-                for t in backward[i + 1]:
-                    for r in groups[i]:
-                        rest = tuple(x - y for x, y in zip(t, r, strict=False))
-                        if rest in forward[i]:
-                            backward[i].add(rest)
-            kept = [{r for r in options_ if any(add(s, r) in backward[i + 1]
-                                                for s in forward[i])}
-                    for i, options_ in enumerate(groups)] + [backward[-1]]
-        else:
-            kept = [total]
-        for row, tables in zip(rows, kept, strict=False):
+        # the groups with fewest possible rows first keep the partial sums few
+        order = sorted(range(len(rows) - 1), key=lambda i: len(choices[i]))
+        kept = _summing_to_total([choices[i] for i in order], set(choices[-1]))
+        kept = [kept[order.index(i)] for i in range(len(rows) - 1)] + [kept[-1]]
+        for row, tables in zip(rows, kept, strict=True):
             for index, column in enumerate(columns):
                 found[(row["key"], column)] = {t[index] for t in tables}
     return found
+
+
+def _add(a, b):
+    return tuple(x + y for x, y in zip(a, b, strict=True))
+
+
+def _summing_to_total(groups, total):
+    """For each group's possible rows (and the total's), those that belong to a choice of one
+    row per group whose sum is a possible total row; without groups, the total's."""
+    if not groups:
+        return [total]
+    width = range(len(next(iter(total))) if total else 0)
+    low = [min(t[i] for t in total) for i in width]
+    high = [max(t[i] for t in total) for i in width]
+    # the least and the most that the groups from the j-th on can add, column by column
+    least = [[sum(min(r[i] for r in g) for g in groups[j:] if g) for i in width]
+             for j in range(len(groups) + 1)]
+    most = [[sum(max(r[i] for r in g) for g in groups[j:] if g) for i in width]
+            for j in range(len(groups) + 1)]
+    forward = [{tuple(0 for _ in width)}]
+    for j, options in enumerate(groups, start=1):
+        forward.append({t for s in forward[-1] for r in options for t in [_add(s, r)]
+                        if all(low[i] <= t[i] + most[j][i] and t[i] + least[j][i] <= high[i]
+                               for i in width)})
+    backward = [set() for _ in groups] + [total & forward[-1]]
+    for j in range(len(groups) - 1, -1, -1):
+        for t in backward[j + 1]:
+            for r in groups[j]:
+                rest = tuple(x - y for x, y in zip(t, r, strict=True))
+                if rest in forward[j]:
+                    backward[j].add(rest)
+    return [{r for r in options if any(_add(s, r) in backward[j + 1] for s in forward[j])}
+            for j, options in enumerate(groups)] + [backward[-1]]
 
 
 def exact(document):
