@@ -7,6 +7,7 @@ call `current()`, which builds the same thing once per process.
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from domain.calendar import BelgianCalendar
 from domain.ocmw_profile import OcmwProfile, ProfileError, parse_profiles
@@ -38,6 +40,7 @@ class Domus:
     rules: RuleBook
     profiles: Mapping[str, OcmwProfile] = field(default_factory=dict)  # OCMW letterheads
     programmes: Mapping[str, Programme] = field(default_factory=default_directory)
+    secret_key: str = field(default="", repr=False)  # signs the web session cookies
 
     def delivery(self) -> Delivery:
         """Mail delivery as the settings describe it (no SMTP URL: the outbox keeps it)."""
@@ -59,7 +62,7 @@ def bootstrap(settings: Settings | None = None) -> Domus:
     programmes = read_programmes(settings)
     engine = create_database_engine(settings.database_url)
     migrate(engine)
-    return Domus(settings, engine, rules, profiles, programmes)
+    return Domus(settings, engine, rules, profiles, programmes, secret_key(settings))
 
 
 _BUILT: dict[str, Domus] = {}
@@ -73,6 +76,44 @@ def current() -> Domus:
     if key not in _BUILT:
         _BUILT[key] = bootstrap(settings)
     return _BUILT[key]
+
+
+#: a secret shorter than this is refused: it would sign cookies anyone could forge
+MIN_SECRET_LENGTH = 32
+
+
+def secret_key(settings: Settings) -> str:
+    """DOMUS_SECRET_KEY, else a key generated once and kept beside the database (SQLite)
+    or in the data directory, readable by its owner only (CONTRACT.md, settings)."""
+    if settings.secret_key is not None:
+        if len(settings.secret_key) < MIN_SECRET_LENGTH or settings.secret_key in (
+                "changethis", "change-me", "secret"):
+            raise ConfigurationError(
+                f"DOMUS_SECRET_KEY: at least {MIN_SECRET_LENGTH} random characters "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        return settings.secret_key
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = Path(f"{url.database}.secret")
+    else:
+        path = settings.data_dir / "secret_key"
+    if not path.exists():  # written whole, then linked: a second process never reads half
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:  # another process made it first: theirs counts
+            pass
+        finally:
+            draft.unlink()
+    key = path.read_text().strip()
+    if len(key) < MIN_SECRET_LENGTH:
+        raise ConfigurationError(f"{path}: the secret key is too short; delete the file to "
+                                 "make a new one (everyone will have to log in again)")
+    return key
 
 
 def build_rulebook(settings: Settings) -> RuleBook:

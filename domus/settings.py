@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     #: minutes between two sweeps under `domus serve`
     sweep_minutes: int = Field(default=5, ge=1, le=1440)
 
+    #: minutes without a request after which a web session ends
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    #: hours after which a web session ends whatever happens
+    session_max_hours: int = Field(default=12, ge=1, le=7 * 24)
+    #: failed log-ins per e-mail address (and ten times that per client address) allowed in
+    #: a quarter of an hour before further attempts are refused for that quarter
+    login_attempts: int = Field(default=5, ge=1, le=1000)
+
     @field_validator("closures", mode="before")
     @classmethod
     def _split_closures(cls, value: object) -> object:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, select
+from sqlalchemy import Connection, Row, Select, func, select
 
 from domain.access import Actor
 from store import tables as t
@@ -143,3 +143,38 @@ def _task(row: Row[Any]) -> dict[str, Any]:
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def task_inbox(
+    connection: Connection, actor: Actor, *, assignee: str | None, until: date,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Open tasks due before `until` with what a person needs to act on them (the case's
+    docket, tenant, hearing and eviction dates), oldest due first, at most `limit`.
+    `assignee` None is the OCMW's team queue (tasks nobody holds yet)."""
+    query = _visible(
+        select(t.tasks.c.id, t.tasks.c.case_id, t.tasks.c.kind, t.tasks.c.due_on,
+               t.tasks.c.rule, t.tasks.c.assignee, t.cases.c.ocmw, t.cases.c.court,
+               t.cases.c.docket_number, t.cases.c.tenant_first_name,
+               t.cases.c.tenant_last_name, t.cases.c.hearing_at, t.cases.c.eviction_at,
+               t.cases.c.earliest_eviction_on)
+        .join(t.cases, t.cases.c.id == t.tasks.c.case_id)
+        .where(t.tasks.c.status == "open", t.tasks.c.due_on < until,
+               t.tasks.c.assignee == assignee if assignee else t.tasks.c.assignee.is_(None)),
+        actor,
+    ).order_by(t.tasks.c.due_on, t.tasks.c.id).limit(limit)
+    return [row._asdict() for row in connection.execute(query)]
+
+
+def open_task_count(connection: Connection, actor: Actor, *, assignee: str | None,
+                    before: date | None = None) -> int:
+    """How many open tasks `assignee` holds (None: the team queue), due before `before`."""
+    query = _visible(
+        select(func.count()).select_from(t.tasks)
+        .join(t.cases, t.cases.c.id == t.tasks.c.case_id)
+        .where(t.tasks.c.status == "open",
+               t.tasks.c.assignee == assignee if assignee else t.tasks.c.assignee.is_(None)),
+        actor)
+    if before is not None:
+        query = query.where(t.tasks.c.due_on < before)
+    return connection.scalar(query) or 0

@@ -117,6 +117,9 @@ def deactivate_user(engine: Engine, email: str, *, rules: RuleBook,
         connection.execute(update(t.users).where(t.users.c.id == user.id).values(active=False))
         for kind in TOKEN_KINDS:
             _revoke(connection, user.id, kind, now)
+        connection.execute(update(t.web_sessions).where(
+            t.web_sessions.c.user_id == user.id, t.web_sessions.c.ended_at.is_(None))
+            .values(ended_at=now))  # logged out everywhere
         held = connection.execute(update(t.tasks).where(
             t.tasks.c.assignee == user.email, t.tasks.c.status == "open")
             .values(assignee=None, updated_at=now)).rowcount
@@ -152,6 +155,15 @@ def verify_password(connection: Connection, email: str, password: str) -> User |
     except (VerifyMismatchError, InvalidHashError):
         return None
     return User.from_row(row)
+
+
+def set_language(engine: Engine, email: str, language: str) -> None:
+    """The user's language for the web app, e-mails and calendar labels."""
+    if language not in LANGUAGES:
+        raise UserError(f"language {language!r}: nl or fr")
+    with engine.begin() as connection:
+        connection.execute(update(t.users).where(t.users.c.email == email.strip().lower())
+                           .values(language=language))
 
 
 def find_user(connection: Connection, email: str) -> User:

@@ -260,6 +260,33 @@ audit_log = Table(
     Column("at", DateTime, nullable=False),
 )
 
+# Web log-in sessions (issue 6): the cookie holds a signed random token, the table only its
+# SHA-256; a session ends at log-out, after the idle timeout or when its user leaves.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the session token
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime, nullable=False),
+    Column("ended_at", DateTime),
+    Column("ip", String(64)),
+)
+
+# Every log-in attempt, to slow brute force by e-mail and by address.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("ip", String(64), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Index("ix_login_attempts_email_at", "email", "at"),
+    Index("ix_login_attempts_ip_at", "ip", "at"),
+)
+
 referrals = Table(
     "referrals",
     metadata,
@@ -311,6 +338,7 @@ letters = Table(
 
 Index("ix_tasks_status_due", tasks.c.status, tasks.c.due_on, tasks.c.case_id, tasks.c.assignee)
 Index("ix_tasks_assignee_status", tasks.c.assignee, tasks.c.status)
+Index("ix_tasks_assignee_open_due", tasks.c.assignee, tasks.c.status, tasks.c.due_on)
 Index("ix_cases_hearing_at", cases.c.hearing_at)
 Index("ix_cases_eviction_at", cases.c.eviction_at)
 # The statistics (services/monitoring.py) read the monitoring facts from this index alone, in
