@@ -15,7 +15,7 @@ from domain.access import Actor
 from domus import output
 from domus.bootstrap import bootstrap
 from domus.demo_data import generate_notices, write_belgian_csv, write_jsonl
-from domus.demo_team import create_team, print_month, simulate_month
+from domus.demo_team import create_team, create_web_logins, print_month, simulate_month
 from domus.demo_year import print_year, simulate_year
 from domus.jobs import run_intake
 from domus.settings import Settings
@@ -54,7 +54,10 @@ def run_demo(settings: Settings, *, count: int, seed: int, today: date) -> None:
     print_month(team, month, mail_folder)
     year = simulate_year(domus, today=today, seed=seed, folder=settings.data_dir / "demo")
     print_year(year)
+    logins = create_web_logins(domus, team, datetime.combine(today, time(8, 0)),
+                               settings.data_dir / "demo")
     click.echo(_where_to_look(settings, cases, team))
+    click.echo(_web_app(settings, logins))
 
 
 def _letters(settings: Settings, today: date) -> None:
@@ -117,6 +120,17 @@ def _where_to_look(settings: Settings, cases: list[dict],  # type: ignore[type-a
         ]
     return "\n".join([f"\n== Where to look\ndatabase: {settings.database_url}"] + [
         f"  {program} {command:<44}  {why}" for command, why in commands])
+
+
+def _web_app(settings: Settings, logins: list[tuple[str, str]]) -> str:
+    firsts: dict[str, str] = {}
+    for role, email in logins:
+        firsts.setdefault(role, email)
+    where = settings.data_dir / "demo" / "logins.txt"
+    return "\n".join([
+        f"\n== The web app\n  {_program()} serve     then open {settings.base_url} and log in as",
+        *(f"    {role:<14} {email}" for role, email in firsts.items()),
+        f"  the password (the same for every demo user) is in {where}"])
 
 
 def _program() -> str:

@@ -57,6 +57,39 @@ def create_team(domus: Domus, now: datetime) -> list[dict[str, str]]:
     return team
 
 
+def create_web_logins(domus: Domus, team: list[dict[str, str]], now: datetime,
+                      folder: Path) -> list[tuple[str, str]]:
+    """Log-ins for the web app: the team, an administrator of the busiest OCMW and a
+    regional monitor, all with one password made for this demo run and kept in
+    `folder/logins.txt` (readable by its owner only). Returns (role, e-mail) pairs."""
+    import secrets
+
+    from services.users import set_password
+
+    people = [(m["role"], m["email"]) for m in team]
+    extra = []
+    if team:
+        extra.append(("administrator", f"admin.{team[0]['ocmw']}@ocmw.demo", team[0]["ocmw"]))
+    extra.append(("monitor", "monitor@region.demo", None))
+    with domus.engine.connect() as connection:
+        existing = set(connection.scalars(select(t.users.c.email)))
+    for role, email, ocmw in extra:
+        if email not in existing:
+            add_user(domus.engine, email=email, name=role.title() + " (demo)", role=role,
+                     ocmw=ocmw, language="nl", password=None, now=now, rules=domus.rules)
+        people.append((role, email))
+    password = "demo-" + secrets.token_urlsafe(9)
+    for _, email in people:
+        set_password(domus.engine, email, password)
+    folder.mkdir(parents=True, exist_ok=True)
+    logins = folder / "logins.txt"
+    logins.touch(mode=0o600)
+    logins.chmod(0o600)
+    logins.write_text(f"password for every demo user: {password}\n" + "".join(
+        f"{role:<14} {email}\n" for role, email in people))
+    return people
+
+
 class _Mailbox:
     """An aiosmtpd handler that writes each message it receives to a folder."""
 

@@ -138,6 +138,10 @@ def test_the_demo_generates_ingests_and_says_where_to_look(
     assert "received 40:" in out
     assert "quarantined" in out and "triage" in out
     assert "domus case " in out
+    assert "== The web app" in out and "monitor@region.demo" in out
+    logins = (settings.data_dir / "demo" / "logins.txt")
+    assert logins.stat().st_mode & 0o777 == 0o600 and "password" in logins.read_text()
+    _check_demo_login(settings, logins.read_text())
     assert (settings.data_dir / "demo" / "notices-2026.csv").exists()
     assert "== A simulated month" in out and "e-mails delivered over SMTP" in out
     assert "== Letters (one flow run)" in out and "tenant_invitation" in out
@@ -151,6 +155,17 @@ def test_the_demo_generates_ingests_and_says_where_to_look(
     code, out, _ = run("demo", "--notices", "40")  # again: nothing is sent twice
     again = list((settings.data_dir / "demo" / "mail").glob("*.eml"))
     assert code == 0 and not first_ids & {_message_id(path) for path in again}
+
+
+def _check_demo_login(settings: Settings, logins: str) -> None:
+    """The password in logins.txt opens the web app for the monitor it lists."""
+    from domus.bootstrap import bootstrap
+    from services.users import verify_password
+
+    password = logins.splitlines()[0].rsplit(" ", 1)[1]
+    with bootstrap(settings).engine.connect() as connection:
+        user = verify_password(connection, "monitor@region.demo", password)
+    assert user is not None and user.role == "monitor"
 
 
 def _message_id(path: Path) -> str:
