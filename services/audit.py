@@ -13,13 +13,16 @@ from services.cases import CaseNotFound
 from store import tables as t
 
 CHANNELS = ("api", "cli", "web")
+#: built once: every view of a case writes a row (a statement per call cost more than the
+#: write itself)
+_INSERT = t.audit_log.insert()
 
 
 def record_access(engine: Engine, case_id: str, actor: Actor, *, action: str, channel: str,
                   now: datetime) -> None:
     with engine.begin() as connection:
-        connection.execute(t.audit_log.insert().values(
-            case_id=case_id, actor=actor.name, action=action, channel=channel, at=now))
+        connection.execute(_INSERT, {"case_id": case_id, "actor": actor.name,
+                                     "action": action, "channel": channel, "at": now})
 
 
 def audit_trail(connection: Connection, case_id: str, actor: Actor) -> dict[str, Any]:

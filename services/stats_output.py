@@ -13,7 +13,9 @@ global state) and are byte-stable: fixed size, dpi 150, fixed ``svg.hashsalt``, 
 from __future__ import annotations
 
 import csv
+import io
 import math
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -490,6 +492,12 @@ def _chart_label(row: Mapping[str, Any]) -> str:
 
 
 def _rate_chart(document: Mapping[str, Any], folder: Path) -> list[Path]:
+    by = document.get("by")
+    stem = f"solution_rate_by_{by}" if by else "solution_rate"
+    return _save(_rate_figure(document), folder, stem)
+
+
+def _rate_figure(document: Mapping[str, Any]) -> Any:
     from matplotlib.patches import Patch
     from matplotlib.ticker import PercentFormatter
 
@@ -554,11 +562,14 @@ def _rate_chart(document: Mapping[str, Any], folder: Path) -> list[Path]:
     if withheld:
         note += f" {WITHHELD}: rate withheld, fewer than {k} cases with a final outcome."
     figure.supxlabel(note, fontsize=8, color="#555555")
-    stem = f"solution_rate_by_{by}" if by else "solution_rate"
-    return _save(figure, folder, stem)
+    return figure
 
 
 def _funnel_chart(document: Mapping[str, Any], folder: Path) -> list[Path]:
+    return _save(_funnel_figure(document), folder, "funnel")
+
+
+def _funnel_figure(document: Mapping[str, Any]) -> Any:
     total = document.get("total") or {}
     funnel = total.get("funnel") or {}
     k = _min_cell(document)
@@ -589,7 +600,7 @@ def _funnel_chart(document: Mapping[str, Any], folder: Path) -> list[Path]:
         figure.supxlabel(
             f"<{k}: fewer than {k} cases, suppressed and not drawn.", fontsize=8, color="#555555"
         )
-    return _save(figure, folder, "funnel")
+    return figure
 
 
 def write_charts(document: Mapping[str, Any], folder: str | Path) -> list[Path]:
@@ -605,6 +616,21 @@ def write_charts(document: Mapping[str, Any], folder: str | Path) -> list[Path]:
         if (document.get("total") or {}).get("funnel"):
             paths += _funnel_chart(document, folder)
     return paths
+
+
+_CHART_LOCK = threading.Lock()  # rc_context changes matplotlib's global settings
+
+
+def chart_svg(document: Mapping[str, Any], chart: str = "rate") -> bytes:
+    """One chart of `write_charts` as SVG bytes, nothing written to disk (the web app serves
+    it): ``"rate"``, the solution rate per group, or ``"funnel"``, the total's funnel."""
+    import matplotlib
+
+    draw = {"rate": _rate_figure, "funnel": _funnel_figure}[chart]
+    buffer = io.BytesIO()
+    with _CHART_LOCK, matplotlib.rc_context(_RC):
+        draw(document).savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    return buffer.getvalue()
 
 
 def write_trend_chart(monthly_document: Mapping[str, Any], folder: str | Path) -> list[Path]:

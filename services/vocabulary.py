@@ -72,6 +72,33 @@ FLAG_LABELS: dict[str, dict[str, str]] = {
               "le ménage."},
 }
 
+#: a case's final outcome (CONTRACT.md `outcome --code`); the kept_* ones and rehoused are
+#: a solution
+OUTCOME_LABELS: dict[str, dict[str, str]] = {
+    "kept_payment_plan": {"nl": "Woning behouden: afbetalingsplan",
+                          "fr": "Logement conservé : plan de paiement"},
+    "kept_debt_cleared": {"nl": "Woning behouden: schuld betaald of kwijtgescholden",
+                          "fr": "Logement conservé : dette payée ou remise"},
+    "kept_agreement": {"nl": "Woning behouden: ander akkoord met de verhuurder",
+                       "fr": "Logement conservé : autre accord avec le bailleur"},
+    "rehoused": {"nl": "Herhuisvest", "fr": "Relogé"},
+    "left_voluntarily": {"nl": "Vrijwillig vertrokken", "fr": "Parti volontairement"},
+    "evicted": {"nl": "Uit huis gezet", "fr": "Expulsé"},
+    "procedure_stopped": {"nl": "Procedure stopgezet (de verhuurder zag ervan af)",
+                          "fr": "Procédure arrêtée (le bailleur s'est désisté)"},
+    "refused_help": {"nl": "Hulp geweigerd", "fr": "Aide refusée"},
+    "lost_contact": {"nl": "Contact verloren", "fr": "Contact perdu"},
+    "unknown": {"nl": "Onbekend", "fr": "Inconnu"},
+}
+#: a referral's status (CONTRACT.md `referral --status`)
+REFERRAL_STATUS_LABELS: dict[str, dict[str, str]] = {
+    "sent": {"nl": "verstuurd", "fr": "envoyée"},
+    "accepted": {"nl": "aanvaard", "fr": "acceptée"},
+    "refused": {"nl": "geweigerd", "fr": "refusée"},
+    "housed": {"nl": "gehuisvest", "fr": "logé"},
+    "closed": {"nl": "afgesloten", "fr": "clôturée"},
+}
+
 
 def label(table: dict[str, dict[str, str]], key: str, language: str) -> str:
     return table.get(key, {}).get(language, key)

@@ -24,6 +24,10 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 #: SQLite's page cache per connection: the unique indexes of a growing database stay in
 #: memory during intake (the default 2 MB made the marginal rate fall as the file grew)
 SQLITE_CACHE_KIB = 32 * 1024
+#: connections kept open per engine: `domus serve` runs page requests on up to 40 threads,
+#: and a connection past the pool is closed when returned (a new one costs its PRAGMAs and
+#: schema read on SQLite, a backend process on PostgreSQL)
+POOL = {"pool_size": 20, "max_overflow": 20}
 
 
 def create_database_engine(url: str) -> Engine:
@@ -31,10 +35,11 @@ def create_database_engine(url: str) -> Engine:
     parsed = make_url(url)
     json_codec = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **json_codec)
+        return create_engine(url, pool_pre_ping=True, **POOL, **json_codec)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30}, **json_codec)
+    pool = POOL if parsed.database and parsed.database != ":memory:" else {}
+    engine = create_engine(url, connect_args={"timeout": 30}, **pool, **json_codec)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 

@@ -338,7 +338,11 @@ letters = Table(
 
 Index("ix_tasks_status_due", tasks.c.status, tasks.c.due_on, tasks.c.case_id, tasks.c.assignee)
 Index("ix_tasks_assignee_status", tasks.c.assignee, tasks.c.status)
-Index("ix_tasks_assignee_open_due", tasks.c.assignee, tasks.c.status, tasks.c.due_on)
+# My tasks: a caseworker's open tasks by due date, with the case id to check its OCMW in
+# ix_cases_ocmw_id: counting them reads no table row (0008)
+Index("ix_tasks_assignee_open_case", tasks.c.assignee, tasks.c.status, tasks.c.due_on,
+      tasks.c.id, tasks.c.case_id)
+Index("ix_cases_ocmw_id", cases.c.ocmw, cases.c.id)
 Index("ix_cases_hearing_at", cases.c.hearing_at)
 Index("ix_cases_eviction_at", cases.c.eviction_at)
 # The statistics (services/monitoring.py) read the monitoring facts from this index alone, in

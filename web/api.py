@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from domain.access import Actor
@@ -43,8 +44,12 @@ class OutcomeIn(BaseModel):
     on: date | None = None
 
 
-def now_in_brussels() -> datetime:
-    return datetime.now(BRUSSELS).replace(tzinfo=None, microsecond=0)
+def clock(request: Request) -> datetime:
+    """Brussels wall time from the app's clock (tests fix it)."""
+    return request.app.state.clock()
+
+
+Now = Annotated[datetime, Depends(clock)]
 
 
 def caller(request: Request,
@@ -88,42 +93,42 @@ def api_router(domus: Domus) -> APIRouter:
                                            assignee=mine)
 
     @router.get("/cases/{case_id}", summary="One case, shaped as `domus case --json`")
-    def case(case_id: str, actor: Caller) -> dict[str, Any]:
+    def case(case_id: str, actor: Caller, now: Now) -> dict[str, Any]:
         found = case_of(case_id, actor)
         record_access(domus.engine, case_id, actor, action="view", channel="api",
-                      now=now_in_brussels())
+                      now=now)
         return found
 
     @router.post("/cases/{case_id}/contacts", status_code=201, summary="Record a contact")
-    def contact(case_id: str, body: ContactIn, actor: Caller) -> dict[str, Any]:
+    def contact(case_id: str, body: ContactIn, actor: Caller, now: Now) -> dict[str, Any]:
         case_of(case_id, actor)
         at = body.at.astimezone(BRUSSELS).replace(tzinfo=None) if body.at and body.at.tzinfo \
             else body.at
         try:
             made = record_contact(domus.engine, case_id, channel=body.channel,
                                   result=body.result, at=at, note=body.note, actor=actor,
-                                  now=now_in_brussels(), calendar=domus.rules.calendar)
+                                  now=now, calendar=domus.rules.calendar)
         except ContactError as exc:
             raise HTTPException(422, str(exc)) from None
         record_access(domus.engine, case_id, actor, action="contact", channel="api",
-                      now=now_in_brussels())
+                      now=now)
         return made
 
     @router.post("/cases/{case_id}/outcome", status_code=201,
                  summary="Record the final outcome and close the case")
-    def outcome(case_id: str, body: OutcomeIn, actor: Caller) -> dict[str, Any]:
+    def outcome(case_id: str, body: OutcomeIn, actor: Caller, now: Now) -> dict[str, Any]:
         case_of(case_id, actor)
         try:
             done = record_outcome(domus.engine, case_id, body.code, on=body.on, actor=actor,
-                                  now=now_in_brussels())
+                                  now=now)
         except OutcomeError as exc:
             raise HTTPException(409 if "already has" in str(exc) else 422, str(exc)) from None
         record_access(domus.engine, case_id, actor, action="outcome", channel="api",
-                      now=now_in_brussels())
+                      now=now)
         return done
 
     @router.post("/notices", summary="One notice or an array → the ingest summary")
-    async def notices(request: Request, actor: Caller,
+    async def notices(request: Request, actor: Caller, now: Now,
                       _: Annotated[Any, Body(description="a notice or an array")] = None
                       ) -> dict[str, Any]:
         if actor.role not in INTAKE_ROLES:
@@ -135,10 +140,11 @@ def api_router(domus: Domus) -> APIRouter:
             raise HTTPException(400, f"the body is not JSON: {exc}") from None
         folder = domus.settings.data_dir / "incoming"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"api-{now_in_brussels():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}.json"
+        path = folder / f"api-{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}.json"
         path.write_bytes(raw)  # what was received is kept as it came
-        summary = ingest_source(domus.engine, inspect_file(path), rules=domus.rules,
-                                now=now_in_brussels(), chunk_size=domus.settings.chunk_size)
+        summary = await run_in_threadpool(  # the database work must not hold the event loop
+            ingest_source, domus.engine, inspect_file(path), rules=domus.rules, now=now,
+            chunk_size=domus.settings.chunk_size)
         return summary.to_json()
 
     @router.get("/stats", summary="Contact-versus-outcome statistics (no personal data)")

@@ -12,6 +12,7 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.values import BRUSSELS
@@ -41,7 +42,9 @@ def create_app(domus: Domus, *, clock: Callable[[], datetime] = now_in_brussels)
     """The whole HTTP app for `domus`; `clock` gives Brussels wall time (tests fix it)."""
     from web.pages import page_routers
 
-    app = FastAPI(title="Domus", version="0.1.0",
+    # no /docs or /redoc: they load scripts from a CDN, which the CSP (rightly) refuses;
+    # the API description is /openapi.json
+    app = FastAPI(title="Domus", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Eviction-prevention workflow engine for OCMW/CPAS debt cells. "
                               "The API takes a bearer token from `domus users token EMAIL`.")
     settings = domus.settings
@@ -90,12 +93,16 @@ def _install_error_pages(app: FastAPI) -> None:
     async def to_login(request: Request, exc: LoginRequired) -> Response:
         return RedirectResponse(login_redirect(exc.next_path), status_code=303)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
+    # Starlette's own HTTPException (an unknown path's 404, a 405) is the base class of
+    # FastAPI's: handling it makes those answers pages too, not bare JSON
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_json(request):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
                                 headers=getattr(exc, "headers", None))
-        return _error_page(request, exc.status_code, str(exc.detail))
+        page = _error_page(request, exc.status_code, str(exc.detail))
+        page.headers.update(getattr(exc, "headers", None) or {})  # e.g. a 405's Allow
+        return page
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:

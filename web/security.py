@@ -178,9 +178,11 @@ def login_redirect(next_path: str) -> str:
 
 
 def safe_next(next_path: str | None) -> str:
-    """Only a path on this site (no //host, no scheme): no open redirect after log-in."""
+    """Only a path on this site (no //host, no scheme): no open redirect after log-in.
+    Control characters are refused too: browsers drop tabs and newlines from a URL, so
+    "/<tab>/host" would read as "//host"."""
     if not next_path or not next_path.startswith("/") or next_path.startswith("//") \
-            or "\\" in next_path:
+            or "\\" in next_path or any(ord(c) < 0x20 or ord(c) == 0x7F for c in next_path):
         return "/"
     return next_path
 
