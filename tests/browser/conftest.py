@@ -3,8 +3,11 @@ Debian's Chromium driven by Playwright.
 
 - `server` (session): the whole app on 127.0.0.1 and a free port, on a fresh SQLite database
   with a person of every role (tests/web_support.py PEOPLE, password PASSWORD), a few
-  Schaerbeek notices and one of Anderlecht, and the clock fixed at TODAY. Uploads are
-  ingested within the request (no Prefect server).
+  Schaerbeek notices and one of Anderlecht, and the clock fixed at TODAY. Then (`seed_more`)
+  a second caseworker of Schaerbeek, DIRK, holding a case with overdue tasks (DIRKS_CASE)
+  and one at risk, and closed cases in three OCMWs with contacts and outcomes
+  (`closed_cases`) so that the monitoring figures are not empty. Uploads are ingested
+  within the request (no Prefect server).
 - `browser` (session): Chromium from /usr/bin/chromium, headless; never `playwright install`
   (scripts/test installs Debian's chromium package when it is missing).
 - `page_as(role)`: a new browser context (its own cookies) logged in through the real form;
@@ -23,20 +26,25 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
+from sqlalchemy import select
 
+from domain.access import Actor
 from domus.bootstrap import Domus, bootstrap
 from domus.settings import Settings
+from services.contacts import record_contact
 from services.intake import ingest_source
+from services.outcomes import record_outcome
 from services.readers import inspect_file
-from services.users import set_language
+from services.users import add_user, set_language
 from services.web_import import IntakeRuns
+from store import tables as t
 from tests.builders import petition, write_jsonl
 from tests.web_support import PASSWORD, PEOPLE, add_people
 from web.app import create_app
@@ -50,6 +58,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 #: the app's fixed clock: Monday 9 November 2026, a week after the first petitions arrived
 TODAY = datetime(2026, 11, 9, 9, 0)
 LAPTOP = {"width": 1280, "height": 800}
+#: a second caseworker of Schaerbeek, and the case he holds, its tasks overdue at TODAY
+DIRK = "dirk@schaerbeek.be"
+DIRKS_CASE = "26A104"
 TABLET = {"width": 768, "height": 1024}
 
 
@@ -82,6 +93,82 @@ def notices() -> list[dict[str, Any]]:
     ]
 
 
+def dirks_notices() -> list[dict[str, Any]]:
+    """DIRKS_CASE, received two weeks ago: its invitation letter and first contact are
+    overdue; and a case whose hearing is this Friday, nobody reached yet: at risk."""
+    return [petition(DIRKS_CASE, received_on="2026-10-26", filed_on="2026-10-20",
+                     hearing_at="2026-12-17T09:00:00",
+                     tenant={"first_name": "Youssef", "last_name": "Benali", "language": "fr",
+                             "phone": "+32 485 11 22 33", "email": None, "birth_date": None},
+                     dwelling={"street": "Rue Gallait", "number": "80", "box": None,
+                               "postcode": "1030", "municipality": "Schaerbeek"}),
+            petition("26A105", received_on="2026-11-05", filed_on="2026-10-29",
+                     hearing_at="2026-11-13T09:00:00",
+                     tenant={"first_name": "Nadia", "last_name": "Bouzid", "language": None,
+                             "phone": None, "email": None, "birth_date": None},
+                     dwelling={"street": "Rue Vifquin", "number": "31", "box": None,
+                               "postcode": "1030", "municipality": "Schaerbeek"})]
+
+
+#: docket, court, postcode, municipality, tenant, effective contact, outcome
+CLOSED = (
+    ("26A901", "Vredegerecht Schaarbeek", "1030", "Schaerbeek", "Vandamme", True,
+     "kept_payment_plan"),
+    ("26A902", "Vredegerecht Schaarbeek", "1030", "Schaerbeek", "Lambrechts", True,
+     "rehoused"),
+    ("26A903", "Vredegerecht Schaarbeek", "1030", "Schaerbeek", "Ferreira", False,
+     "kept_agreement"),
+    ("26A904", "Vredegerecht Schaarbeek", "1030", "Schaerbeek", "Claessens", True, "evicted"),
+    ("26A905", "Vredegerecht Schaarbeek", "1030", "Schaerbeek", "Moreau", False,
+     "lost_contact"),
+    ("26B901", "Justice de paix d'Anderlecht", "1070", "Anderlecht", "Mertens", True,
+     "kept_agreement"),
+    ("26B902", "Justice de paix d'Anderlecht", "1070", "Anderlecht", "Kowalski", False,
+     "left_voluntarily"),
+    ("26B903", "Justice de paix d'Anderlecht", "1070", "Anderlecht", "Nkemelu", True,
+     "kept_debt_cleared"),
+    ("26C901", "Justice de paix d'Ixelles", "1050", "Ixelles", "Delcourt", True,
+     "kept_payment_plan"),
+    ("26C902", "Justice de paix d'Ixelles", "1050", "Ixelles", "Haddad", False, "evicted"),
+    ("26C903", "Justice de paix d'Ixelles", "1050", "Ixelles", "Verstraeten", True,
+     "refused_help"),
+)
+
+
+def closed_cases() -> list[dict[str, Any]]:
+    """Cases of September, closed in October, for the monitoring figures."""
+    return [petition(docket, court=court, received_on="2026-09-14", filed_on="2026-09-08",
+                     hearing_at="2026-10-15T09:00:00",
+                     tenant={"first_name": "Saskia", "last_name": name, "language": "nl",
+                             "phone": None, "email": None, "birth_date": None},
+                     dwelling={"street": "Rue Test", "number": "1", "box": None,
+                               "postcode": postcode, "municipality": municipality})
+            for docket, court, postcode, municipality, name, _, _ in CLOSED]
+
+
+def seed_more(domus: Domus, folder: Path) -> None:
+    """DIRK and his cases (overdue tasks, at risk); the closed cases with contacts and
+    outcomes."""
+    add_user(domus.engine, email=DIRK, name="Dirk", role="caseworker", ocmw="21015",
+             language="nl", password=PASSWORD, now=TODAY, rules=domus.rules)
+    ingest_source(domus.engine, inspect_file(write_jsonl(folder / "more.jsonl",
+                                                         dirks_notices())),
+                  rules=domus.rules, now=TODAY)
+    ingest_source(domus.engine, inspect_file(write_jsonl(folder / "closed.jsonl",
+                                                         closed_cases())),
+                  rules=domus.rules, now=datetime(2026, 9, 15, 9, 0))
+    operator = Actor.operator()
+    with domus.engine.connect() as connection:
+        ids = dict(connection.execute(select(t.cases.c.docket_number, t.cases.c.id)).all())
+    for docket, *_, effective, outcome in CLOSED:
+        record_contact(domus.engine, ids[docket], channel="home_visit" if effective else "phone",
+                       result="reached" if effective else "not_reached",
+                       at=datetime(2026, 9, 18, 14, 0), note=None, actor=operator,
+                       now=datetime(2026, 9, 18, 15, 0), calendar=domus.rules.calendar)
+        record_outcome(domus.engine, ids[docket], outcome, on=date(2026, 10, 20),
+                       actor=operator, now=datetime(2026, 10, 20, 16, 0))
+
+
 @dataclass
 class Server:
     url: str
@@ -109,6 +196,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     add_people(domus)
     ingest_source(domus.engine, inspect_file(write_jsonl(folder / "n.jsonl", notices())),
                   rules=domus.rules, now=TODAY)
+    seed_more(domus, folder)
     app = create_app(domus, clock=lambda: TODAY)
     app.state.intake_runs = IntakeRuns(partial(ingest_directly, domus), background=False)
     uvicorn_server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
@@ -176,12 +264,14 @@ def page_as(server: Server, browser: Any) -> Iterator[Callable[..., Any]]:
 
 @pytest.fixture
 def shot() -> Callable[[Any, str], Path]:
-    """shot(page, "name.png"): the page as it is now, in docs/screenshots/name.png."""
+    """shot(page, "name.png", full_page=False): the page as it is now, in
+    docs/screenshots/name.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def take(page: Any, name: str) -> Path:
+    def take(page: Any, name: str, *, full_page: bool = False) -> Path:
         path = SCREENSHOTS / name
-        page.screenshot(path=str(path), animations="disabled", caret="hide")
+        page.screenshot(path=str(path), animations="disabled", caret="hide",
+                        full_page=full_page)
         return path
 
     return take
