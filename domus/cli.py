@@ -220,7 +220,8 @@ def quarantine(ctx: click.Context, include_resolved: bool, as_json: bool) -> Non
     if ctx.invoked_subcommand:
         return
     with open_domus().engine.connect() as connection:
-        entries = review.quarantined(connection, include_resolved=include_resolved)
+        entries = review.quarantined(connection, Actor.operator(),
+                                     include_resolved=include_resolved)
     emit(entries, as_json, output.render_quarantine)
 
 
@@ -231,7 +232,7 @@ def quarantine(ctx: click.Context, include_resolved: bool, as_json: bool) -> Non
 def quarantine_show(entry_id: int, as_json: bool) -> None:
     """One quarantined record: its reasons and its raw text as received."""
     with open_domus().engine.connect() as connection:
-        entry = review.quarantined_entry(connection, entry_id)
+        entry = review.quarantined_entry(connection, entry_id, Actor.operator())
     emit(entry, as_json, output.render_quarantine_entry)
 
 
@@ -248,10 +249,10 @@ def quarantine_fix(entry_id: int, changes: tuple[str, ...], corrected_file: Path
     """Correct a quarantined record and ingest it again."""
     domus = open_domus()
     with domus.engine.connect() as connection:
-        entry = review.quarantined_entry(connection, entry_id)
+        entry = review.quarantined_entry(connection, entry_id, Actor.operator())
     record = _corrected(entry, changes, corrected_file)
-    summary = review.reingest(domus.engine, entry_id, record, rules=domus.rules,
-                              now=now_in_brussels())
+    summary = review.reingest(domus.engine, entry_id, record, actor=Actor.operator(),
+                              rules=domus.rules, now=now_in_brussels())
     emit(summary.to_json(), as_json, output.render_summary)
     if summary.quarantined:
         sys.exit(EXIT_QUARANTINED)
@@ -287,7 +288,7 @@ def triage(ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand:
         return
     with open_domus().engine.connect() as connection:
-        entries = review.triage_queue(connection)
+        entries = review.triage_queue(connection, Actor.operator())
     emit(entries, as_json, output.render_triage)
 
 
@@ -299,8 +300,8 @@ def triage(ctx: click.Context, as_json: bool) -> None:
 def triage_resolve(case_id: str, ocmw: str, note: str | None) -> None:
     """Route a triage case to an OCMW."""
     domus = open_domus()
-    review.resolve_triage(domus.engine, case_id, ocmw, rules=domus.rules,
-                          now=now_in_brussels(), note=note)
+    review.resolve_triage(domus.engine, case_id, ocmw, actor=Actor.operator(),
+                          rules=domus.rules, now=now_in_brussels(), note=note)
     click.echo(f"case {case_id} routed to OCMW {ocmw}")
 
 # -- people, tasks and the sweep (issue 3) ------------------------------------------------

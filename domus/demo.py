@@ -43,7 +43,8 @@ def run_demo(settings: Settings, *, count: int, seed: int, today: date) -> None:
     with domus.engine.connect() as connection:
         cases = list_cases(connection, Actor.operator())
         tasks = open_tasks(connection, Actor.operator(), due_before=today + timedelta(days=7))
-        triage, quarantine = review.triage_queue(connection), review.quarantined(connection)
+        triage = review.triage_queue(connection, Actor.operator())
+        quarantine = review.quarantined(connection, Actor.operator())
     _print_overview(cases, tasks, today)
     click.echo(f"\n== Waiting for a person\n{len(triage)} cases in triage, "
                f"{len(quarantine)} records in quarantine")

@@ -22,14 +22,16 @@ def check_notice_files(paths: Sequence[Path]) -> None:
             raise UnreadableFile(f"{path}: unknown file type (expected .json, .jsonl or .csv)")
 
 
-def run_intake(settings: Settings, paths: Sequence[Path], *, now: datetime) -> IntakeSummary:
-    """One intake flow run over `paths`, large files split over `intake_workers` processes."""
+def run_intake(settings: Settings, paths: Sequence[Path], *, now: datetime,
+               ocmw: str | None = None, imported_by: str | None = None) -> IntakeSummary:
+    """One intake flow run over `paths`, large files split over `intake_workers` processes;
+    `ocmw` and `imported_by` name the administrator importing them (None: the operator)."""
     check_notice_files(paths)
     prepare_prefect(settings, stderr_say)
     from workflows.intake import intake_flow
 
     result = run_flow(intake_flow, paths=[str(p.resolve()) for p in paths], now=now,
-                      workers=settings.intake_workers)
+                      workers=settings.intake_workers, ocmw=ocmw, imported_by=imported_by)
     return IntakeSummary.from_json(result)
 
 

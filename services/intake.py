@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from domain.access import Actor
 from domain.case import case_id_for
 from domain.notices import Notice, NoticeInvalid, validate_notice
 from domain.rulebook import RuleBook
@@ -22,6 +23,20 @@ from services.intake_store import CaseDraft, ChunkStore
 from services.readers import RawRecord, SourceFile, read_records
 from services.summary import IntakeSummary
 from store.tables import batches, receipts
+
+#: who imports a batch: a person (their `Actor`, or (OCMW, e-mail) as the intake flow passes
+#: it), or None for the local operator on the command line
+Owner = Actor | tuple[str | None, str | None] | None
+
+
+def owner_of(owner: Owner) -> tuple[str | None, str | None]:
+    """(OCMW, e-mail) of whoever imports a batch; (None, None) for the local operator."""
+    if owner is None:
+        return None, None
+    if isinstance(owner, Actor):
+        return (None, None) if owner.role == "operator" else (owner.ocmw, owner.name)
+    ocmw, email = owner
+    return ocmw, email
 
 
 def ingest_source(
@@ -33,12 +48,14 @@ def ingest_source(
     chunk_size: int = 1000,
     part: int = 0,
     parts: int = 1,
+    owner: Owner = None,
 ) -> IntakeSummary:
     """Ingest the records of `source` that fall in partition `part` of `parts`; chunks are
     committed one by one, so memory stays flat and a killed batch resumes where it stopped
     when it is run again. Partitions split by procedure (`partition_of`), so processes
-    that each take one never share a case."""
-    batch_id = start_batch(engine, source, now, part=part, parts=parts)
+    that each take one never share a case. `owner` is who imports it (the review queues
+    show an administrator their OCMW's batches); None for the local operator."""
+    batch_id = start_batch(engine, source, now, part=part, parts=parts, owner=owner)
     summary = IntakeSummary()
     records = (r for r in read_records(source) if partition_of(r, parts) == part)
     for chunk in _chunks(records, chunk_size):
@@ -73,11 +90,13 @@ def received_count(engine: Engine, digests: Iterable[str]) -> int:
 
 
 def start_batch(engine: Engine, source: SourceFile, now: datetime, *, part: int = 0,
-                parts: int = 1) -> int:
+                parts: int = 1, owner: Owner = None) -> int:
     name = source.name if parts == 1 else f"{source.name} (partition {part + 1} of {parts})"
+    ocmw, email = owner_of(owner)
     with engine.begin() as connection:
         result = connection.execute(
-            insert(batches).values(source=name, sha256=source.sha256, started_at=now)
+            insert(batches).values(source=name, sha256=source.sha256, started_at=now,
+                                   ocmw=ocmw, imported_by=email)
         )
         return int(result.inserted_primary_key[0])
 

@@ -9,6 +9,8 @@
   seconds before the flow writes its first row are known only to the running process.
 - A quarantined record is corrected field by field (`correction`) as `domus quarantine fix
   --set` does, then re-ingested by `services.review.reingest`.
+- An administrator sees the batches of their OCMW and those of the local operator, as the
+  review queues (`services.review.owned_batch`); another OCMW's batch is not found.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 
 from domain.access import Actor
 from services import review
+from services.intake import owner_of
 from services.letter_templates import TemplateError, TemplateVersion, check_kind
 from services.readers import SUFFIXES
 from services.summary import IntakeSummary
@@ -117,15 +120,16 @@ def kept_file(data_dir: Path, ref: str) -> Path | None:
 
 
 # -- running an upload in the background ---------------------------------------------------
-Job = Callable[[Path, datetime], Any]
+Job = Callable[[Path, datetime, Actor | None], Any]
 
 
 class IntakeRuns:
     """The uploads this process is ingesting, and why a run failed.
 
-    `job(path, now)` ingests one kept file (the web app passes the intake flow; tests pass
-    a synchronous `ingest_source`); with `background` it runs in a thread of its own so
-    the request returns at once. A failure is also written to the `batches` table.
+    `job(path, now, owner)` ingests one kept file imported by `owner` (the web app passes
+    the intake flow; tests pass a synchronous `ingest_source`); with `background` it runs
+    in a thread of its own so the request returns at once. A failure is also written to
+    the `batches` table.
     """
 
     def __init__(self, job: Job, *, background: bool = True) -> None:
@@ -134,18 +138,19 @@ class IntakeRuns:
         self._running: set[str] = set()
         self._failed: dict[str, str] = {}
 
-    def start(self, engine: Engine, path: Path, now: datetime) -> bool:
-        """Start ingesting `path`; False when it is being ingested already."""
+    def start(self, engine: Engine, path: Path, now: datetime,
+              owner: Actor | None = None) -> bool:
+        """Start ingesting `path` for `owner`; False when it is being ingested already."""
         with self._lock:
             if path.name in self._running:
                 return False
             self._running.add(path.name)
             self._failed.pop(path.name, None)
         if not self.background:
-            self._run(engine, path, now)
+            self._run(engine, path, now, owner)
             return True
         context = contextvars.copy_context()  # Prefect's settings, if the caller has any
-        threading.Thread(target=context.run, args=(self._run, engine, path, now),
+        threading.Thread(target=context.run, args=(self._run, engine, path, now, owner),
                          name=f"intake {path.name}", daemon=True).start()
         return True
 
@@ -157,22 +162,24 @@ class IntakeRuns:
         with self._lock:
             return self._failed.get(name)
 
-    def _run(self, engine: Engine, path: Path, now: datetime) -> None:
+    def _run(self, engine: Engine, path: Path, now: datetime, owner: Actor | None) -> None:
         try:
-            self.job(path, now)
+            self.job(path, now, owner)
         except Exception as exc:  # shown on the batch page; the file stays in incoming/
             message = f"{type(exc).__name__}: {exc}"
             with self._lock:
                 self._failed[path.name] = message
             with contextlib.suppress(Exception):  # the database may be what failed
-                record_failure(engine, path, now, message)
+                record_failure(engine, path, now, message, owner)
         finally:
             with self._lock:
                 self._running.discard(path.name)
 
 
-def record_failure(engine: Engine, path: Path, now: datetime, message: str) -> None:
-    """Keep why a run of `path` failed in its batch row (made when there is none yet)."""
+def record_failure(engine: Engine, path: Path, now: datetime, message: str,
+                   owner: Actor | None = None) -> None:
+    """Keep why a run of `path` failed in its batch row (made, for `owner`, when there is
+    none yet)."""
     with engine.begin() as connection:
         changed = connection.execute(
             update(t.batches).where(_of_file(path), t.batches.c.started_at == now,
@@ -180,8 +187,10 @@ def record_failure(engine: Engine, path: Path, now: datetime, message: str) -> N
             .values(summary={"error": message})).rowcount
         if not changed:
             digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+            ocmw, email = owner_of(owner)
             connection.execute(insert(t.batches).values(
-                source=str(path), sha256=digest, started_at=now, summary={"error": message}))
+                source=str(path), sha256=digest, started_at=now, summary={"error": message},
+                ocmw=ocmw, imported_by=email))
 
 
 def _of_file(path: Path) -> Any:
@@ -206,10 +215,11 @@ class BatchView:
 
 
 def recent_batches(connection: Connection, data_dir: Path, runs: IntakeRuns | None,
-                   limit: int = RECENT) -> list[BatchView]:
-    """The latest batches, newest first (the partitions of one run as one)."""
-    rows = connection.execute(select(t.batches).order_by(t.batches.c.id.desc())
-                              .limit(limit * 4)).all()
+                   actor: Actor, limit: int = RECENT) -> list[BatchView]:
+    """The latest batches `actor` may see, newest first (the partitions of one run as
+    one)."""
+    rows = connection.execute(select(t.batches).where(review.owned_batch(actor))
+                              .order_by(t.batches.c.id.desc()).limit(limit * 4)).all()
     groups: dict[tuple[str, datetime], list[Any]] = {}
     for row in rows:
         groups.setdefault((_base_source(row.source), row.started_at), []).append(row)
@@ -222,12 +232,15 @@ def recent_batches(connection: Connection, data_dir: Path, runs: IntakeRuns | No
     return views
 
 
-def batch(connection: Connection, ref: str, data_dir: Path,
-          runs: IntakeRuns | None) -> BatchView | None:
+def batch(connection: Connection, ref: str, data_dir: Path, runs: IntakeRuns | None,
+          actor: Actor) -> BatchView | None:
     """The batch `ref` names (a kept file's name, or a batch id), its latest run with its
-    quarantined records; None when there is no such batch."""
+    quarantined records; None when there is no such batch that `actor` may see (a kept
+    file of which no run is known yet is shown: it is on its way)."""
+    owned = review.owned_batch(actor)
     if ref.isdigit():
-        row = connection.execute(select(t.batches).where(t.batches.c.id == int(ref))).first()
+        row = connection.execute(select(t.batches).where(t.batches.c.id == int(ref), owned)
+                                 ).first()
         if row is None:
             return None
         view = _view(ref, row.source, [row], runs)
@@ -235,8 +248,12 @@ def batch(connection: Connection, ref: str, data_dir: Path,
         path = kept_file(data_dir, ref)
         if path is None:
             return None
-        rows = _latest_run(connection.execute(select(t.batches).where(_of_file(path))
-                                              .order_by(t.batches.c.id)).all())
+        mine = connection.execute(select(t.batches).where(_of_file(path), owned)
+                                  .order_by(t.batches.c.id)).all()
+        if not mine and connection.scalar(
+                select(t.batches.c.id).where(_of_file(path)).limit(1)) is not None:
+            return None  # another OCMW's file
+        rows = _latest_run(mine)
         view = _view(ref, str(path), rows, runs)
         view.kept = path.name
     if view.summary:
@@ -271,8 +288,9 @@ def _view(ref: str, source: str, rows: list[Any], runs: IntakeRuns | None) -> Ba
         view.state, view.error = "failed", (runs.failure(name) if runs else None) or errors[0]
     elif rows and all(r.finished_at for r in rows):
         total = IntakeSummary()
-        for row in rows:
-            total.add(IntakeSummary.from_json(row.summary))
+        for row in rows:  # a correction made before 0009 kept no summary
+            if row.summary:
+                total.add(IntakeSummary.from_json(row.summary))
         view.state, view.finished_at = "done", max(r.finished_at for r in rows)
         view.summary, view.batch_ids = total.to_json(), [r.id for r in rows]
     return view
@@ -307,12 +325,12 @@ def _quarantined_of(connection: Connection, digests: set[str],
     return found
 
 
-def queue_counts(connection: Connection) -> dict[str, int]:
-    """Open quarantine entries and cases waiting for an OCMW."""
-    quarantined = connection.scalar(select(func.count()).select_from(t.quarantine)
-                                     .where(t.quarantine.c.resolved_at.is_(None)))
-    triage = connection.scalar(select(func.count()).select_from(t.triage)
-                               .where(t.triage.c.resolved_at.is_(None)))
+def queue_counts(connection: Connection, actor: Actor) -> dict[str, int]:
+    """Open quarantine entries and cases waiting for an OCMW that `actor` may see."""
+    quarantined = connection.scalar(select(func.count()).select_from(t.quarantine).where(
+        t.quarantine.c.resolved_at.is_(None), review.visible_quarantine(actor)))
+    triage = connection.scalar(select(func.count()).select_from(t.triage).where(
+        t.triage.c.resolved_at.is_(None), review.visible_triage(actor)))
     return {"quarantine": int(quarantined or 0), "triage": int(triage or 0)}
 
 

@@ -43,6 +43,9 @@ batches = Table(
     Column("started_at", DateTime, nullable=False),
     Column("finished_at", DateTime),
     Column("summary", JSON),
+    # who imported it: their OCMW and e-mail; both NULL for the local operator (0009)
+    Column("ocmw", String(5)),
+    Column("imported_by", String(320)),
 )
 
 receipts = Table(

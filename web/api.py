@@ -144,7 +144,7 @@ def api_router(domus: Domus) -> APIRouter:
         path.write_bytes(raw)  # what was received is kept as it came
         summary = await run_in_threadpool(  # the database work must not hold the event loop
             ingest_source, domus.engine, inspect_file(path), rules=domus.rules, now=now,
-            chunk_size=domus.settings.chunk_size)
+            chunk_size=domus.settings.chunk_size, owner=actor)
         return summary.to_json()
 
     @router.get("/stats", summary="Contact-versus-outcome statistics (no personal data)")

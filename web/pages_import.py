@@ -7,6 +7,10 @@ by default the intake flow in a thread of its own (`run_intake_flow`, one Prefec
 as `domus ingest` makes). Tests that need no Prefect server set
 `app.state.intake_runs = IntakeRuns(partial(ingest_directly, domus), background=False)`: the same
 `ingest_source` the flow's task calls, run within the request.
+
+Every batch records the administrator who imported it; the queues, counts and batches an
+administrator sees are those of their OCMW and of the local operator's command-line imports
+(services.review.owned_batch); another OCMW's entry is a 404.
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from domain.access import Actor
 from domain.routing import OCMWS
 from domus.bootstrap import Domus
 from domus.settings import Settings
 from services import review
 from services import web_import as imports
 from services.audit import record_access
-from services.intake import ingest_source
+from services.intake import ingest_source, owner_of
 from services.readers import inspect_file
 from services.summary import IntakeSummary
 from web.i18n import pick_language, translations
@@ -42,17 +47,21 @@ _SLACK = 1024 * 1024
 
 
 # -- how uploads are ingested --------------------------------------------------------------
-def run_intake_flow(settings: Settings, path: Path, now: datetime) -> None:
-    """One intake flow run over the kept file, as `domus ingest` starts it."""
+def run_intake_flow(settings: Settings, path: Path, now: datetime,
+                    owner: Actor | None = None) -> None:
+    """One intake flow run over the kept file, as `domus ingest` starts it, for `owner`
+    (the flow's parameters are the owner's OCMW and e-mail)."""
     from domus.jobs import run_intake
 
-    run_intake(settings, [path], now=now)
+    ocmw, email = owner_of(owner)
+    run_intake(settings, [path], now=now, ocmw=ocmw, imported_by=email)
 
 
-def ingest_directly(domus: Domus, path: Path, now: datetime) -> None:
+def ingest_directly(domus: Domus, path: Path, now: datetime,
+                    owner: Actor | None = None) -> None:
     """The flow's work without Prefect, within the request (for tests)."""
     ingest_source(domus.engine, inspect_file(path), rules=domus.rules, now=now,
-                  chunk_size=domus.settings.chunk_size)
+                  chunk_size=domus.settings.chunk_size, owner=owner)
 
 
 def intake_runs(request: Request) -> imports.IntakeRuns:
@@ -87,8 +96,8 @@ def _import_page(request: Request, visitor: Visitor, *, error: str | None = None
     state = request.app.state
     with state.domus.engine.connect() as connection:
         batches = imports.recent_batches(connection, state.domus.settings.data_dir,
-                                         intake_runs(request))
-        counts = imports.queue_counts(connection)
+                                         intake_runs(request), visitor.actor)
+        counts = imports.queue_counts(connection, visitor.actor)
     return render(request, "import.html", language=visitor.language, batches=batches,
                   counts=counts, error=error, status_code=status_code)
 
@@ -107,7 +116,8 @@ async def upload(request: Request, visitor: Admin) -> Response:
         status = 413 if refused.code == "too_large" else 400
         return await run_in_threadpool(_import_page, request, visitor, error=refused.code,
                                        status_code=status)
-    await run_in_threadpool(intake_runs(request).start, state.domus.engine, path, now)
+    await run_in_threadpool(intake_runs(request).start, state.domus.engine, path, now,
+                            visitor.actor)
     return RedirectResponse(f"/import/batches/{path.name}", status_code=303)
 
 
@@ -116,7 +126,7 @@ def batch_page(request: Request, ref: str, visitor: Admin) -> Response:
     state = request.app.state
     with state.domus.engine.connect() as connection:
         found = imports.batch(connection, ref, state.domus.settings.data_dir,
-                              intake_runs(request))
+                              intake_runs(request), visitor.actor)
     if found is None:
         raise HTTPException(404, f"no batch {ref}")
     return render(request, "import_batch.html", language=visitor.language, batch=found)
@@ -129,12 +139,12 @@ def run_again(request: Request, ref: str, visitor: Admin) -> Response:
     state = request.app.state
     data_dir, runs = state.domus.settings.data_dir, intake_runs(request)
     with state.domus.engine.connect() as connection:
-        found = imports.batch(connection, ref, data_dir, runs)
+        found = imports.batch(connection, ref, data_dir, runs, visitor.actor)
     path = imports.kept_file(data_dir, ref)
     if found is None or path is None:
         raise HTTPException(404, f"no batch {ref}")
     if found.state in ("failed", "interrupted"):
-        runs.start(state.domus.engine, path, state.clock())
+        runs.start(state.domus.engine, path, state.clock(), visitor.actor)
     return RedirectResponse(f"/import/batches/{ref}", status_code=303)
 
 
@@ -143,7 +153,7 @@ def run_again(request: Request, ref: str, visitor: Admin) -> Response:
 def quarantine_queue(request: Request, visitor: Admin, fixed: int | None = None,
                      outcome: str = "", case: str = "") -> Response:
     with request.app.state.domus.engine.connect() as connection:
-        entries = review.quarantined(connection)
+        entries = review.quarantined(connection, visitor.actor)
         linked = imports.readable_case(connection, case, visitor.actor)
     for entry in entries:
         entry["file"] = imports.file_label(entry["file"])
@@ -162,7 +172,7 @@ def _entry_page(request: Request, visitor: Visitor, entry_id: int, *, again: boo
                 status_code: int = 200) -> Response:
     with request.app.state.domus.engine.connect() as connection:
         try:
-            entry = review.quarantined_entry(connection, entry_id)
+            entry = review.quarantined_entry(connection, entry_id, visitor.actor)
         except review.ReviewError:
             raise HTTPException(404, f"no quarantine entry {entry_id}") from None
         after = imports.successor(connection, entry_id) if entry["resolved_at"] else None
@@ -192,7 +202,7 @@ def _fix(request: Request, visitor: Visitor, entry_id: int,
     engine = state.domus.engine
     with engine.connect() as connection:
         try:
-            entry = review.quarantined_entry(connection, entry_id)
+            entry = review.quarantined_entry(connection, entry_id, visitor.actor)
         except review.ReviewError:
             raise HTTPException(404, f"no quarantine entry {entry_id}") from None
     if entry["resolved_at"]:
@@ -203,8 +213,8 @@ def _fix(request: Request, visitor: Visitor, entry_id: int,
         return _entry_page(request, visitor, entry_id, values=submitted, error="unchanged",
                            status_code=422)
     try:
-        summary = review.reingest(engine, entry_id, record, rules=state.domus.rules,
-                                  now=state.clock())
+        summary = review.reingest(engine, entry_id, record, actor=visitor.actor,
+                                  rules=state.domus.rules, now=state.clock())
     except review.ReviewError:  # corrected by someone else meanwhile
         return RedirectResponse(f"/import/quarantine/{entry_id}", status_code=303)
     if summary.quarantined:
@@ -262,13 +272,14 @@ def _encode(request: Request, visitor: Visitor, values: dict[str, str],
     summary, path = None, None
     if entry is not None:
         try:
-            summary = review.reingest(domus.engine, entry, record, rules=domus.rules, now=now)
+            summary = review.reingest(domus.engine, entry, record, actor=visitor.actor,
+                                      rules=domus.rules, now=now)
         except review.ReviewError:
             summary = None  # already dealt with: this is a new notice
     if summary is None:
         path = imports.keep_notice(domus.settings.data_dir, record, now=now)
         summary = ingest_source(domus.engine, inspect_file(path), rules=domus.rules, now=now,
-                                chunk_size=domus.settings.chunk_size)
+                                chunk_size=domus.settings.chunk_size, owner=visitor.actor)
     if summary.quarantined:
         with domus.engine.connect() as connection:
             kept = (imports.quarantine_entry_of(connection, path) if path is not None
@@ -298,7 +309,7 @@ def triage_queue(request: Request, visitor: Admin, routed: str = "",
 def _triage_page(request: Request, visitor: Visitor, *, routed: str = "", ocmw: str = "",
                  unrouted: str = "", status_code: int = 200) -> Response:
     with request.app.state.domus.engine.connect() as connection:
-        waiting = review.triage_queue(connection)
+        waiting = review.triage_queue(connection, visitor.actor)
         linked = imports.readable_case(connection, routed, visitor.actor)
     name = "name_nl" if visitor.language == "nl" else "name_fr"
     ocmws = sorted(((code, getattr(o, name)) for code, o in OCMWS.items()),
@@ -317,8 +328,9 @@ def triage_resolve(request: Request, case_id: str, visitor: Admin,
     if ocmw not in OCMWS:
         return _triage_page(request, visitor, unrouted=case_id, status_code=422)
     try:
-        review.resolve_triage(state.domus.engine, case_id, ocmw, rules=state.domus.rules,
-                              now=state.clock(), note=note.strip() or None)
+        review.resolve_triage(state.domus.engine, case_id, ocmw, actor=visitor.actor,
+                              rules=state.domus.rules, now=state.clock(),
+                              note=note.strip() or None)
     except review.ReviewError:  # not waiting in triage: unknown, or another OCMW's case
         raise HTTPException(404, f"case {case_id} is not waiting in triage") from None
     record_access(state.domus.engine, case_id, visitor.actor, action="triage_resolve",

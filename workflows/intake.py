@@ -25,27 +25,33 @@ PARALLEL_FROM_BYTES = 4 * 1024 * 1024
 
 
 @task(name="ingest-file", retries=0)
-def ingest_file(path: str, now: datetime, part: int = 0, parts: int = 1) -> dict[str, Any]:
-    """Ingest partition `part` of `parts` of one file in committed chunks."""
+def ingest_file(path: str, now: datetime, part: int = 0, parts: int = 1,
+                ocmw: str | None = None, imported_by: str | None = None) -> dict[str, Any]:
+    """Ingest partition `part` of `parts` of one file in committed chunks, imported by the
+    person with e-mail `imported_by` of OCMW `ocmw` (both None: the local operator)."""
     domus = current()
     summary = ingest_source(domus.engine, inspect_file(Path(path)), rules=domus.rules,
                             now=now, chunk_size=domus.settings.chunk_size, part=part,
-                            parts=parts)
+                            parts=parts, owner=(ocmw, imported_by))
     return summary.to_json()
 
 
 @flow(name="intake", log_prints=False, validate_parameters=True,
       task_runner=ProcessPoolTaskRunner())
 def intake_flow(paths: list[str], now: datetime, workers: int = 1,
-                parallel_from_bytes: int = PARALLEL_FROM_BYTES) -> dict[str, Any]:
-    """Ingest the notice files `paths` received at `now` (Europe/Brussels wall time)."""
+                parallel_from_bytes: int = PARALLEL_FROM_BYTES, ocmw: str | None = None,
+                imported_by: str | None = None) -> dict[str, Any]:
+    """Ingest the notice files `paths` received at `now` (Europe/Brussels wall time),
+    imported by `imported_by` of OCMW `ocmw` (an administrator on the web; None from the
+    command line: the local operator)."""
     total = IntakeSummary()
     for path in paths:
         parts = workers if workers > 1 and Path(path).stat().st_size >= parallel_from_bytes else 1
         if parts == 1:
-            results = [ingest_file(path, now)]
+            results = [ingest_file(path, now, ocmw=ocmw, imported_by=imported_by)]
         else:
-            futures = [ingest_file.submit(path, now, part, parts) for part in range(parts)]
+            futures = [ingest_file.submit(path, now, part, parts, ocmw, imported_by)
+                       for part in range(parts)]
             results = [future.result() for future in futures]
         for result in results:
             total.add(IntakeSummary.from_json(result))

@@ -192,14 +192,15 @@ def test_a_correction_that_is_still_wrong_shows_the_form_again_with_the_new_reas
 
 
 def test_another_ocmws_administrator_fixing_a_record_gets_no_link_to_the_case(
-        domus: Domus) -> None:
+        domus: Domus, tmp_path: Path) -> None:
     add_people(domus)
-    browser(domus).post("/import", files={"file": ("n.csv", EXCEL_CSV, "text/csv")})
+    # imported by the operator from the command line: every administrator reviews it
+    ingest(domus, tmp_path / "n.jsonl", [petition("26A2", hearing_at="bientôt")])
     dave = anderlecht_admin(domus)
     first = open_entries(domus)[0]
     form = form_of(dave.get(f"/import/quarantine/{first}").text, f"/import/quarantine/{first}")
 
-    done = dave.post(f"/import/quarantine/{first}", form | {"hearing_at": "10/12/2026"})
+    done = dave.post(f"/import/quarantine/{first}", form | {"hearing_at": "10/12/2026 09:30"})
 
     case = case_of(domus, "26A2")
     assert done.status_code == 303 and case.ocmw == "21015"
@@ -351,7 +352,7 @@ def test_a_failed_run_shows_its_error_and_the_file_stays(domus: Domus) -> None:
     add_people(domus)
     client = app_for(domus)
 
-    def broken(path: Path, now) -> None:  # type: ignore[no-untyped-def]
+    def broken(path: Path, now, owner) -> None:  # type: ignore[no-untyped-def]
         raise RuntimeError("the database went away")
 
     client.app.state.intake_runs = IntakeRuns(broken, background=False)  # type: ignore[attr-defined]
