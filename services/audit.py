@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from domain.access import Actor
+from services.access import may_read
 from services.cases import CaseNotFound
 from store import tables as t
 
@@ -31,7 +32,7 @@ def audit_trail(connection: Connection, case_id: str, actor: Actor) -> dict[str,
     if actor.role not in ("administrator", "operator"):
         raise CaseNotFound(f"case {case_id} not found")
     case = connection.execute(select(t.cases.c.ocmw).where(t.cases.c.id == case_id)).first()
-    if case is None or not actor.may_read_case(case.ocmw):
+    if case is None or not may_read(connection, actor, case_id, case.ocmw):
         raise CaseNotFound(f"case {case_id} not found")
     entries = [{"at": r.at.isoformat(), "actor": r.actor, "action": r.action,
                 "channel": r.channel}

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, and_, bindparam, case, func, or_, select
 
 from domain.access import Actor
+from services.access import may_read, unrouted_visible, unrouted_visible_bound
 from store import tables as t
 from store.sql import in_groups
 
@@ -27,7 +28,7 @@ _CHILDREN: dict[str, Select[Any]] = {}
 
 def case_document(connection: Connection, case_id: str, actor: Actor) -> dict[str, Any]:
     row = connection.execute(_CASE, {"id": case_id}).first()
-    if row is None or not actor.may_read_case(row.ocmw):
+    if row is None or not may_read(connection, actor, row.id, row.ocmw):
         raise CaseNotFound(f"case {case_id} not found")
     return _documents(connection, [row])[0]
 
@@ -79,7 +80,7 @@ def _visible(query: Select[Any], actor: Actor) -> Select[Any]:
     if ocmws is None:
         return query
     if actor.may_read_case(None):
-        return query.where(t.cases.c.ocmw.in_(ocmws) | t.cases.c.ocmw.is_(None))
+        return query.where(t.cases.c.ocmw.in_(ocmws) | unrouted_visible(actor))
     return query.where(t.cases.c.ocmw.in_(ocmws))
 
 
@@ -191,7 +192,7 @@ def _visible_bound(query: Select[Any], scope: str) -> Select[Any]:
     if scope == "all":
         return query
     inside = t.cases.c.ocmw.in_(bindparam("ocmws", expanding=True))
-    return query.where(inside | t.cases.c.ocmw.is_(None) if scope == "ocmws_or_none"
+    return query.where(inside | unrouted_visible_bound() if scope == "ocmws_or_none"
                        else inside)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 from domain.access import Actor
 from domain.calendar import BelgianCalendar
 from domain.sweep import CHANNELS, MOOT_AFTER_CONTACT, RESULTS, is_effective_contact
+from services.access import may_read
 from services.cases import CaseNotFound
 from services.history import record_event
 from store import tables as t
@@ -40,7 +41,7 @@ def record_contact(
         raise CaseNotFound(f"case {case_id} not found")
     with engine.begin() as connection:
         case = connection.execute(select(t.cases).where(t.cases.c.id == case_id)).first()
-        if case is None or not actor.may_read_case(case.ocmw):
+        if case is None or not may_read(connection, actor, case.id, case.ocmw):
             raise CaseNotFound(f"case {case_id} not found")
         return add_contact(connection, case, channel=channel, result=result, at=at,
                            note=note, recorded_by=actor.name, now=now,

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, bindparam, select, update
 from domain.access import Actor
 from domain.calendar import BelgianCalendar
 from domain.ocmw_profile import OcmwProfile, profile_for
+from services.access import may_read
 from services.cases import CaseNotFound
 from services.docx_render import CompiledTemplate, merge_documents
 from services.letter_context import LetterFacts, build_context, letter_language
@@ -171,7 +172,7 @@ def make_letter(engine: Engine, case_id: str, kind: str, language: str | None, *
         raise LetterError(f"--lang {language!r}: nl, fr or both")
     with engine.begin() as connection:
         found = load_facts(connection, [case_id]).get(case_id)
-        if found is None or not actor.may_read_case(found[0].ocmw):
+        if found is None or not may_read(connection, actor, case_id, found[0].ocmw):
             raise CaseNotFound(f"case {case_id} not found")
         row, facts = found
         language = language or letter_language(kind, tenant_language=row.tenant_language,

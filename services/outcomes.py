@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from domain.access import Actor
 from domain.statistics import OUTCOMES, SOLUTIONS
+from services.access import may_read
 from services.cases import CaseNotFound
 from services.history import record_event
 from store import tables as t
@@ -24,7 +25,7 @@ class OutcomeError(ValueError):
 
 def _case(connection: Connection, case_id: str, actor: Actor) -> Any:
     row = connection.execute(select(t.cases).where(t.cases.c.id == case_id)).first()
-    if row is None or actor.role == "monitor" or not actor.may_read_case(row.ocmw):
+    if row is None or actor.role == "monitor" or not may_read(connection, actor, row.id, row.ocmw):
         raise CaseNotFound(f"case {case_id} not found")
     return row
 

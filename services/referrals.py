@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, bindparam, select, update
 from domain.access import Actor
 from domain.calendar import BelgianCalendar
 from domain.programmes import REFERRAL_STATUSES, Programme
+from services.access import may_read
 from services.cases import CaseNotFound
 from services.history import record_event
 from store import tables as t
@@ -37,7 +38,7 @@ def refer(engine: Engine, case_id: str, programme: str, *, reason: str, actor: A
     due = calendar.add_working_days(now.date(), FOLLOW_UP_WORKING_DAYS, internal=True)
     with engine.begin() as connection:
         case = connection.execute(select(t.cases).where(t.cases.c.id == case_id)).first()
-        if case is None or actor.role == "monitor" or not actor.may_read_case(case.ocmw):
+        if case is None or not may_read(connection, actor, case.id, case.ocmw):
             raise CaseNotFound(f"case {case_id} not found")
         referral_id = connection.execute(t.referrals.insert().values(
             case_id=case_id, programme=programme, reason=reason.strip(), status="sent",
@@ -74,7 +75,7 @@ def update_referral(engine: Engine, referral_id: int, status: str, *, actor: Act
             select(t.referrals, t.cases.c.ocmw).join(t.cases, t.cases.c.id ==
                                                      t.referrals.c.case_id)
             .where(t.referrals.c.id == referral_id)).first()
-        if row is None or actor.role == "monitor" or not actor.may_read_case(row.ocmw):
+        if row is None or not may_read(connection, actor, row.case_id, row.ocmw):
             raise ReferralError(f"referral {referral_id} not found")
         connection.execute(update(t.referrals).where(t.referrals.c.id == referral_id)
                            .values(status=status, updated_at=now))

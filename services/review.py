@@ -16,12 +16,13 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, exists, false, insert, or_, select, true, update
+from sqlalchemy import Connection, Engine, exists, insert, select, true, update
 from sqlalchemy.sql import ColumnElement
 
 from domain.access import Actor
 from domain.routing import OCMWS
 from domain.rulebook import RuleBook
+from services.access import opened_by, owned_batch
 from services.intake import ingest_chunk
 from services.intake_store import ChunkStore
 from services.readers import RawRecord, SourceFile
@@ -31,20 +32,6 @@ from store import tables as t
 
 class ReviewError(LookupError):
     """A queue entry that does not exist or cannot take this action."""
-
-
-def owned_batch(actor: Actor) -> ColumnElement[bool]:
-    """The batches whose queue entries `actor` may see and act on (a condition on
-    `batches`): the local operator all of them; an administrator those imported by their
-    OCMW, and those without an owner: the command-line imports of the local operator. In
-    the embedded default one OCMW runs Domus and its operator imports for it, so its
-    administrator must see them; in a regional deployment each OCMW imports through the web
-    or the API, so its batches carry its OCMW. Anybody else sees no queue entry."""
-    if actor.role == "operator":
-        return true()
-    if actor.role != "administrator" or not actor.ocmw:
-        return false()
-    return or_(t.batches.c.ocmw == actor.ocmw, t.batches.c.ocmw.is_(None))
 
 
 def _quarantine_rows(actor: Actor) -> Any:
@@ -66,11 +53,7 @@ def visible_triage(actor: Actor) -> ColumnElement[bool]:
     opened by a notice of a batch `actor` may see (the receipt that created the case)."""
     if actor.role == "operator":
         return true()
-    return exists(select(t.notices.c.id)
-                  .join(t.receipts, t.receipts.c.id == t.notices.c.receipt_id)
-                  .join(t.batches, t.batches.c.id == t.receipts.c.batch_id)
-                  .where(t.notices.c.case_id == t.triage.c.case_id,
-                         t.receipts.c.outcome == "created", owned_batch(actor)))
+    return opened_by(owned_batch(actor), t.triage.c.case_id)
 
 
 def quarantined(connection: Connection, actor: Actor, *,

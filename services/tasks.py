@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 
 from domain.access import Actor
+from services.access import may_read
 from store import tables as t
 
 REASSIGNERS = ("team_lead", "administrator", "operator")
@@ -74,7 +75,7 @@ def _task(connection: Connection, task_id: int, actor: Actor) -> Any:
     row = connection.execute(
         select(t.tasks, t.cases.c.ocmw).join(t.cases, t.cases.c.id == t.tasks.c.case_id)
         .where(t.tasks.c.id == task_id)).first()
-    if row is None or not actor.may_read_case(row.ocmw):
+    if row is None or not may_read(connection, actor, row.case_id, row.ocmw):
         raise TaskError(f"task {task_id} not found")
     return row
 

@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 
 from domain.access import Actor
 from services import review
+from services.access import may_read
 from services.intake import owner_of
 from services.letter_templates import TemplateError, TemplateVersion, check_kind
 from services.readers import SUFFIXES
@@ -429,7 +430,7 @@ def readable_case(connection: Connection, case_id: str | None, actor: Actor) -> 
     if not case_id:
         return None
     row = connection.execute(select(t.cases.c.ocmw).where(t.cases.c.id == case_id)).first()
-    return case_id if row is not None and actor.may_read_case(row.ocmw) else None
+    return case_id if row is not None and may_read(connection, actor, case_id, row.ocmw) else None
 
 
 # -- letter templates ----------------------------------------------------------------------

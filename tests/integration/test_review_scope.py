@@ -194,3 +194,29 @@ def test_an_administrators_api_import_records_them_as_its_owner(domus: Domus) ->
     [entry] = open_entries(domus)
     assert anderlecht_admin(domus).get(f"/import/quarantine/{entry}").status_code == 404
     assert browser(domus).get(f"/import/quarantine/{entry}").status_code == 200
+
+
+def test_another_ocmws_administrator_cannot_read_an_unrouted_case_anywhere(
+        domus: Domus) -> None:
+    """The unrouted case opened by Carol's import is Schaerbeek's to route: Dave finds it
+    neither in the case list, nor on its page, nor through its audit trail or the API."""
+    add_people(domus)
+    carol, _ = carol_imports(domus)
+    waiting = case_of(domus, "26A9")
+    dave = anderlecht_admin(domus)
+    assert f"/cases/{waiting.id}" not in dave.get("/cases?q=26A9").text
+    assert f"/cases/{waiting.id}" not in dave.get("/cases?status=triage").text
+    assert dave.get(f"/cases/{waiting.id}").status_code == 404
+    assert dave.get(f"/cases/{waiting.id}/audit.json").status_code == 404
+    assert dave.post(f"/cases/{waiting.id}/contacts",
+                     {"contact": "phone/reached"}).status_code == 404
+    token = issue_token(domus.engine, "dave@anderlecht.be", kind="api", now=NOW)
+    api = dave.client.get(f"/api/cases/{waiting.id}",
+                          headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 404
+    assert "Claes" not in api.text
+    # Carol, whose OCMW imported it, reads it
+    assert f"/cases/{waiting.id}" in carol.get("/cases?q=26A9").text
+    assert carol.get(f"/cases/{waiting.id}").status_code == 200
+    with domus.engine.connect() as connection:
+        assert connection.scalar(select(t.contacts.c.id)) is None
