@@ -158,14 +158,16 @@ def _iso(value: Any) -> str | None:
 
 def task_inbox(
     connection: Connection, actor: Actor, *, assignee: str | None, until: date,
-    limit: int = 200,
+    since: date | None = None, limit: int = 200,
 ) -> list[dict[str, Any]]:
-    """Open tasks due before `until` with what a person needs to act on them (the case's
-    docket, tenant, hearing and eviction dates), oldest due first, at most `limit`.
-    `assignee` None is the OCMW's team queue (tasks nobody holds yet)."""
+    """Open tasks due from `since` (None: any time) to before `until` with what a person
+    needs to act on them (the case's docket, tenant, hearing and eviction dates), oldest due
+    first, at most `limit`. `assignee` None is the OCMW's team queue (tasks nobody holds
+    yet)."""
     scope, ocmws = _scope(actor)
     result = connection.execute(_inbox_query(scope, not assignee), {
-        "ocmws": ocmws, "assignee": assignee, "until": until, "limit": limit})
+        "ocmws": ocmws, "assignee": assignee, "until": until, "limit": limit,
+        "since": since or date.min})
     keys = list(result.keys())
     return [dict(zip(keys, row, strict=True)) for row in result.all()]  # 3x Row._asdict
 
@@ -210,7 +212,7 @@ def _inbox_query(scope: str, queue: bool) -> Select[Any]:
                t.cases.c.earliest_eviction_on)
         .join(t.cases, t.cases.c.id == t.tasks.c.case_id)
         .where(t.tasks.c.status == "open", t.tasks.c.due_on < bindparam("until"),
-               _held_by(queue)),
+               t.tasks.c.due_on >= bindparam("since"), _held_by(queue)),
         scope,
     ).order_by(t.tasks.c.due_on, t.tasks.c.id).limit(bindparam("limit"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.cases import open_task_count, task_inbox
@@ -14,36 +14,42 @@ from web.render import render
 from web.security import Staff, safe_next
 
 router = APIRouter(include_in_schema=False)
-#: tasks shown per list; the page says how many more there are
-SHOWN = 200
+#: overdue tasks shown at first (the oldest), and at most on request; the page says how many
+#: there are and offers the rest (a list of hundreds helps nobody and costs every view)
+SHOWN, MOST = 50, 1000
+#: tasks due today and in the next seven days shown (a person's week is never this long)
+WEEK_SHOWN = 300
 
 
 @router.get("/tasks")
-def my_tasks(request: Request, visitor: Staff) -> Response:
+def my_tasks(request: Request, visitor: Staff,
+             shown: Annotated[int, Query(ge=1, le=MOST)] = SHOWN) -> Response:
     state = request.app.state
     today = state.clock().date()
     week_end = today + timedelta(days=8)  # "this week": the next seven days
-    actor = visitor.actor
+    actor, me = visitor.actor, visitor.user.email
     with state.domus.engine.connect() as connection:
-        mine = task_inbox(connection, actor, assignee=visitor.user.email, until=week_end,
-                          limit=SHOWN)
-        overdue_total = open_task_count(connection, actor, assignee=visitor.user.email,
-                                        before=today)
-        queue = (task_inbox(connection, actor, assignee=None, until=week_end, limit=SHOWN)
+        overdue = task_inbox(connection, actor, assignee=me, until=today, limit=shown)
+        week = task_inbox(connection, actor, assignee=me, since=today, until=week_end,
+                          limit=WEEK_SHOWN)
+        overdue_total = open_task_count(connection, actor, assignee=me, before=today)
+        queue = (task_inbox(connection, actor, assignee=None, until=week_end, limit=shown)
                  if visitor.role != "caseworker" else [])
-        all_open = open_task_count(connection, actor, assignee=visitor.user.email)
+        all_open = open_task_count(connection, actor, assignee=me)
+    mine = overdue + week
     rules = state.domus.rules
     for task in mine + queue:
         task["why"] = (rules.playbook_for(task["ocmw"]).rule_text(task["kind"], visitor.language)
                        or task["rule"])
     sections = [
-        ("overdue", [x for x in mine if x["due_on"] < today]),
-        ("today", [x for x in mine if x["due_on"] == today]),
-        ("week", [x for x in mine if today < x["due_on"] < week_end]),
+        ("overdue", overdue),
+        ("today", [x for x in week if x["due_on"] == today]),
+        ("week", [x for x in week if x["due_on"] > today]),
     ]
+    more = min(MOST, max(shown * 4, SHOWN * 4)) if overdue_total > len(overdue) else None
     return render(request, "tasks.html", language=visitor.language, sections=sections,
                   queue=queue, today=today, overdue_total=overdue_total, all_open=all_open,
-                  shown=SHOWN)
+                  more=more)
 
 
 @router.post("/tasks/{task_id}/done")

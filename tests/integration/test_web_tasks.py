@@ -65,3 +65,23 @@ def test_the_page_speaks_the_users_language(domus: Domus, tmp_path: Path) -> Non
     page = alice.get("/tasks")
     assert "Mes tâches" in page.text and "Première tentative de contact" in page.text
     assert 'lang="fr"' in page.text
+
+
+def test_many_overdue_tasks_neither_hide_todays_nor_all_show_at_once(domus: Domus,
+                                                                     tmp_path: Path) -> None:
+    """Sixty petitions received a month ago: 180 overdue tasks (invitation, first contact,
+    home visit), yet the one received a week ago still shows its task due today; the oldest
+    50 overdue show, and "show more" shows the rest."""
+    add_people(domus)
+    old = [petition(f"26B{n}", received_on="2026-10-05", filed_on="2026-10-01")
+           for n in range(60)]
+    ingest(domus, tmp_path / "n.jsonl", [*old, petition("26A1")])
+    alice = logged_in(domus, "caseworker", now=MONDAY)
+    page = alice.get("/tasks")
+    overdue = section(page.text, "overdue")
+    assert overdue.count('action="/tasks/') == 50
+    assert "Eerste contactpoging" in section(page.text, "today")  # 26A1, due 9 November
+    assert 'href="/tasks?shown=200#overdue"' in overdue
+    more = alice.get("/tasks?shown=200")
+    assert section(more.text, "overdue").count('action="/tasks/') == 181  # and 26A1's letter
+    assert alice.get("/tasks?shown=0").status_code == 422
