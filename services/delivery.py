@@ -1,8 +1,9 @@
 """Sending the outbox over SMTP: claimed, rendered in the recipient's language, sent once.
 
 A delivery claims its rows first (status `sending`, a claim id, the time) in a short
-transaction of its own; a concurrent delivery (another sweep, `domus serve` and a Prefect
-deployment at once) finds them claimed and leaves them. After sending, each row is marked
+transaction of its own (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL); a concurrent
+delivery (another sweep, `domus serve` and a Prefect deployment at once) skips them and
+takes the next ones. After sending, each row is marked
 `sent` at once. A failed row goes back to `pending` with its error and a later
 `next_attempt_at` (back-off, 1 minute doubling to an hour), so the next sweep retries it; it
 is never dropped. A row claimed by a process that died is taken again once its claim is
@@ -89,12 +90,16 @@ def _claim(engine: Engine, claim: str, now: datetime) -> list[Any]:
         and_(outbox.status == "sending", outbox.claimed_at < now - LEASE),
     )
     with engine.begin() as connection:
+        # PostgreSQL: rows another delivery is claiming right now are skipped, not waited
+        # for (it would then have found them taken and stopped with the rest unsent); the
+        # next rows are taken instead. SQLite has one writer and ignores the clause.
         ids = list(connection.scalars(select(outbox.id).where(claimable)
-                                      .order_by(outbox.id).limit(BATCH)))
+                                      .order_by(outbox.id).limit(BATCH)
+                                      .with_for_update(skip_locked=True)))
         if not ids:
             return []
-        # The WHERE is checked again under the row lock: a row another delivery claimed
-        # meanwhile no longer matches and stays theirs.
+        # The WHERE is checked again: on SQLite a row another delivery claimed between the
+        # SELECT and this UPDATE no longer matches and stays theirs.
         connection.execute(update(t.outbox).where(outbox.id.in_(ids), claimable)
                            .values(status="sending", claim=claim, claimed_at=now))
     with engine.connect() as connection:

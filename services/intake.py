@@ -3,6 +3,11 @@
 `ingest_source` streams one file in chunks; each chunk is one transaction
 (`ingest_chunk`) that can be re-run safely: receipts, notices, cases and tasks all have
 unique keys, so a batch run twice, or finished after a crash, doubles nothing.
+
+Several workers may ingest at once, the same file or files that share cases (PostgreSQL):
+a chunk locks the known cases it touches before reading them, and one that finds a case it
+meant to open opened by another worker meanwhile is rolled back and run again, so each
+notice is created or updated by exactly one worker and counted once across them.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from domain.case import case_id_for
 from domain.notices import Notice, NoticeInvalid, validate_notice
 from domain.rulebook import RuleBook
 from domain.values import fold_key
-from services.intake_store import CaseDraft, ChunkStore
+from services.intake_store import CaseDraft, ChunkConflict, ChunkStore
 from services.readers import RawRecord, SourceFile, read_records
 from services.summary import IntakeSummary
 from store.tables import batches, receipts
@@ -59,14 +64,33 @@ def ingest_source(
     summary = IntakeSummary()
     records = (r for r in read_records(source) if partition_of(r, parts) == part)
     for chunk in _chunks(records, chunk_size):
-        with engine.begin() as connection:
-            summary.add(ingest_chunk(connection, source, batch_id, chunk, rules=rules, now=now))
+        summary.add(_store_retrying(engine, source, batch_id, parse_chunk(chunk), rules=rules,
+                                    now=now))
     with engine.begin() as connection:
         connection.execute(
             update(batches).where(batches.c.id == batch_id)
             .values(finished_at=now, summary=summary.to_json())
         )
     return summary
+
+
+#: times a chunk is run again when other workers opened its new cases meanwhile; each
+#: attempt sees those as known, so a second attempt almost always succeeds
+CHUNK_ATTEMPTS = 5
+
+
+def _store_retrying(engine: Engine, source: SourceFile, batch_id: int, parsed: list[Parsed],
+                    *, rules: RuleBook, now: datetime) -> IntakeSummary:
+    """`store_chunk` in a transaction of its own, run again (from a fresh read) when a
+    concurrent worker opened one of its new cases first (`ChunkConflict`)."""
+    for attempt in range(1, CHUNK_ATTEMPTS + 1):
+        try:
+            with engine.begin() as connection:
+                return store_chunk(connection, source, batch_id, parsed, rules=rules, now=now)
+        except ChunkConflict:
+            if attempt == CHUNK_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 def partition_of(record: RawRecord, parts: int) -> int:

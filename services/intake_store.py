@@ -34,6 +34,14 @@ FACT_COLUMNS = ("kind", "received_on", "filed_on", "served_on", "hearing_at", "j
                 "notified_on", "eviction_at", "moratorium_lifted", "social_housing")
 
 
+class ChunkConflict(Exception):
+    """Another worker opened cases this chunk meant to open: run the chunk again."""
+
+    def __init__(self, cases: int) -> None:
+        super().__init__(f"{cases} case(s) opened by another worker meanwhile")
+        self.cases = cases
+
+
 @dataclass
 class CaseDraft:
     """A case a notice opens: its identity, its people and place, and its routing."""
@@ -89,9 +97,13 @@ class ChunkStore:
         )
 
     def load_cases(self, ids: set[str]) -> None:
+        """Lock the known ones of these cases (until this chunk commits), then load them:
+        a worker that takes the same case in another chunk waits here, and then reads the
+        notices and tasks this chunk wrote (no update is lost)."""
         cases, notices, tasks = t.cases.c, t.notices.c, t.tasks.c
-        for id_, ocmw, status in self._rows_in((cases.id, cases.ocmw, cases.status), cases.id,
-                                               ids):
+        for id_, ocmw, status in rows_where_in(self.connection,
+                                               (cases.id, cases.ocmw, cases.status), cases.id,
+                                               ids, lock=True):
             self.cases[id_] = ChunkCase(id_, ocmw, status, [])
         known = list(self.cases)
         fact_columns = [notices[name] for name in FACT_COLUMNS]
@@ -168,7 +180,14 @@ class ChunkStore:
         touched = [case for case in self.cases.values() if case.touched]
         plan = self._plan([(case, rules.assess(case.notices, case.ocmw)) for case in touched])
         receipt_ids = self._write_receipts()
-        insert_ignore(self.connection, t.cases, plan.new_cases, ["id"])
+        # In key order (no two chunks wait for each other's new cases in a circle). A case
+        # that was new when this chunk read is there now: another worker opened it
+        # meanwhile (PostgreSQL waited for its commit). Then this chunk's decisions are
+        # stale: it is rolled back and run again, and sees that case as known.
+        plan.new_cases.sort(key=lambda row: row["id"])
+        opened = insert_ignore(self.connection, t.cases, plan.new_cases, ["id"])
+        if opened < len(plan.new_cases):
+            raise ChunkConflict(len(plan.new_cases) - opened)
         self._update(t.cases, t.cases.c.id, "case_id", plan.changed_cases)
         insert_ignore(self.connection, t.notices,
                       [{**row, "receipt_id": receipt_ids[no]} for no, row in self.notice_rows],

@@ -23,8 +23,8 @@ from domain.access import Actor
 from domain.routing import OCMWS
 from domain.rulebook import RuleBook
 from services.access import opened_by, owned_batch
-from services.intake import ingest_chunk
-from services.intake_store import ChunkStore
+from services.intake import CHUNK_ATTEMPTS, ingest_chunk
+from services.intake_store import ChunkConflict, ChunkStore
 from services.readers import RawRecord, SourceFile
 from services.summary import IntakeSummary
 from store import tables as t
@@ -106,7 +106,19 @@ def reingest(engine: Engine, entry_id: int, record: dict[str, Any], *, actor: Ac
     resolved by the correction either way: accepted, or quarantined again as a new entry
     with the new reasons (so the queue shows each problem once and keeps every attempt).
     The correction's batch keeps the owner of the entry's batch, so a new entry stays in
-    the same OCMW's queue."""
+    the same OCMW's queue. When an intake worker opens the same case at that moment, the
+    correction is made again from a fresh read (as intake's chunks are)."""
+    for attempt in range(1, CHUNK_ATTEMPTS + 1):
+        try:
+            return _reingest(engine, entry_id, record, actor=actor, rules=rules, now=now)
+        except ChunkConflict:
+            if attempt == CHUNK_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _reingest(engine: Engine, entry_id: int, record: dict[str, Any], *, actor: Actor,
+              rules: RuleBook, now: datetime) -> IntakeSummary:
     with engine.begin() as connection:
         entry = quarantined_entry(connection, entry_id, actor)
         if entry["resolved_at"]:

@@ -80,19 +80,26 @@ def in_groups(values: Iterable[Any], size: int = IN_LIMIT) -> Iterator[list[Any]
 
 
 def rows_where_in(connection: Connection, columns: Sequence[Any], key: Any,
-                  values: Iterable[Any]) -> list[list[Any]]:
+                  values: Iterable[Any], *, lock: bool = False) -> list[list[Any]]:
     """Rows of `columns` (of one table) whose `key` is in `values`, straight from the
     driver's cursor: intake loads hundreds of thousands of task and notice rows of known
-    cases, and SQLAlchemy's per-row Result machinery cost more than the query."""
+    cases, and SQLAlchemy's per-row Result machinery cost more than the query.
+
+    `lock` also locks the rows for this transaction (PostgreSQL: FOR NO KEY UPDATE, in
+    key order, so two transactions locking overlapping sets wait instead of deadlocking;
+    foreign-key checks of other writers are not blocked). SQLite has one writer: no-op."""
     query, converters = raw_select(*columns)
     head = str(query.compile(dialect=connection.dialect))
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    tail = ""
+    if lock and connection.dialect.name == "postgresql":
+        values, tail = sorted(values), f" ORDER BY {key.name} FOR NO KEY UPDATE"
     cursor = connection.connection.cursor()
     rows: list[list[Any]] = []
     try:
         for group in in_groups(values):
-            cursor.execute(f"{head} WHERE {key.name} IN ({', '.join([mark] * len(group))})",
-                           group)
+            cursor.execute(
+                f"{head} WHERE {key.name} IN ({', '.join([mark] * len(group))}){tail}", group)
             if all(convert is _same for convert in converters):
                 rows.extend(list(row) for row in cursor.fetchall())
             else:
