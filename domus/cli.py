@@ -21,6 +21,7 @@ from domain.notices import notice_json_schema
 from domain.values import BRUSSELS, parse_date, parse_local_datetime
 from domus import output
 from domus.bootstrap import ConfigurationError, Domus, bootstrap
+from domus.deploy import RunFailed, ServerError
 from domus.settings import Settings
 from services import cases as case_service
 from services import review
@@ -63,6 +64,8 @@ def translated_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except (case_service.CaseNotFound, review.ReviewError, TaskError,
                 CalendarRefused, PdfUnavailable) as exc:
             raise Failure(str(exc.args[0])) from None
+        except (RunFailed, ServerError) as exc:  # a flow run on a Prefect server
+            raise Failure(str(exc)) from None
 
     return run
 
@@ -108,6 +111,9 @@ json_option = click.option("--json", "as_json", is_flag=True, help="print one JS
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Domus: eviction notices become tracked cases with deadlines, tasks and letters."""
+    from domus.logging import configure_cli_logging
+
+    configure_cli_logging()
 
 
 @cli.command()
@@ -966,6 +972,66 @@ def serve_command(host: str, port: int) -> None:
     serve(Settings(), host=host, port=port)
 
 
+# -- deployments and the watched folder (issue 7) ------------------------------------------
+@cli.command("deploy")
+@click.option("--pool", default="domus", show_default=True,
+              help="the process work pool whose workers run the flows (made if missing)")
+@click.option("--folder", type=click.Path(path_type=Path, file_okay=False),
+              help="this repository's folder as the workers see it (default: this one)")
+@json_option
+@translated_errors
+def deploy(pool: str, folder: Path | None, as_json: bool) -> None:
+    """Register the flows and their schedules as deployments on the Prefect server at
+    PREFECT_API_URL: intake, sweep, digest, letters and the monthly report."""
+    from domus.bootstrap import configure_prefect
+    from domus.deploy import CHECKOUT, register
+
+    settings = Settings()
+    configure_prefect(settings)
+    registered = register(settings, pool=pool, folder=folder or CHECKOUT)
+    emit(registered, as_json, output.render_deployments)
+
+
+@cli.command("watch")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--interval", type=click.FloatRange(0.1, 3600),
+              help="seconds between two looks (default: DOMUS_WATCH_SECONDS)")
+@click.option("--settle", type=click.FloatRange(0, 3600), default=5.0, show_default=True,
+              help="seconds a file must be left untouched before it is taken")
+@click.option("--once", is_flag=True, help="one look, then exit")
+@json_option
+@translated_errors
+def watch(folder: Path, interval: float | None, settle: float, once: bool,
+          as_json: bool) -> None:
+    """Ingest every notice file dropped into FOLDER once; keep it in FOLDER/done/, or in
+    FOLDER/failed/ with the reason. Exit status with --once: 1 when a file failed, 3 when
+    records were quarantined. Watching, --json prints one JSON object a line per file."""
+    from threading import Event
+
+    from domus.watch import Watcher, intake_of
+
+    settings = Settings()
+    bootstrap(settings)
+    watcher = Watcher(folder, intake_of(settings), settle=settle)
+    if once:
+        outcomes = [o.to_json() for o in watcher.poll()]
+        emit(outcomes, as_json, lambda found: "\n".join(map(output.render_watched, found))
+             or f"nothing to ingest in {folder}")
+        if any(o["status"] == "failed" for o in outcomes):
+            sys.exit(EXIT_FAILURE)
+        if any(o["summary"]["quarantined"] for o in outcomes if o["summary"]):
+            sys.exit(EXIT_QUARANTINED)
+        return
+    seconds = interval or settings.watch_seconds
+    click.echo(f"watching {folder} every {seconds:g} s (Ctrl-C stops)", err=True)
+    report = (lambda o: click.echo(json.dumps(o.to_json(), ensure_ascii=False))) if as_json \
+        else (lambda o: click.echo(output.render_watched(o.to_json())))
+    try:
+        watcher.run(seconds, Event(), report)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+
+
 @cli.command()
 @click.option("--notices", "count", default=60, show_default=True, help="notices to generate")
 @click.option("--seed", default=2026, show_default=True)
@@ -975,6 +1041,37 @@ def demo(count: int, seed: int) -> None:
     from domus.demo import run_demo
 
     run_demo(Settings(), count=count, seed=seed, today=now_in_brussels().date())
+
+
+# -- retention (issue 7) -------------------------------------------------------------------
+@cli.command("retention")
+@click.option("--dry-run", is_flag=True, help="count what would go, change nothing")
+@click.option("--now", type=IsoDateTime(), help="the moment the years count back from "
+              "(default: now)")
+@json_option
+@translated_errors
+def retention(dry_run: bool, now: datetime | None, as_json: bool) -> None:
+    """Pseudonymise closed cases whose outcome is older than DOMUS_RETENTION_YEARS (one
+    flow run, audited); the statistics stay the same."""
+    from domus.bootstrap import prepare_prefect, run_flow, stderr_say
+
+    settings = Settings()
+    bootstrap(settings)  # settings checked and the schema migrated before the flow starts
+    prepare_prefect(settings, stderr_say)
+    from workflows.retention import retention_flow
+
+    report = run_flow(retention_flow, now=now or now_in_brussels(), dry_run=dry_run)
+    emit(report, as_json, _render_retention)
+
+
+def _render_retention(report: dict[str, Any]) -> str:
+    if report["cutoff"] is None:
+        return "retention is off (DOMUS_RETENTION_YEARS=0): nothing changed"
+    head = (f"closed cases with an outcome before {report['cutoff']}"
+            + (" (dry run: nothing changed)" if report["dry_run"] else ""))
+    counts = [(name.replace("_", " "), value) for name, value in report.items()
+              if isinstance(value, int) and not isinstance(value, bool)]
+    return "\n".join([head] + [f"  {name}: {value}" for name, value in counts])
 
 
 def main() -> None:

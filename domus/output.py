@@ -199,3 +199,20 @@ def render_programmes(programmes: list[dict[str, Any]]) -> str:
         return "no programme of that kind"
     rows = [[p["id"], p["kind"], "/".join(p["languages"]), p["name"]] for p in programmes]
     return _table(rows, ["id", "kind", "languages", "name"])
+
+
+def render_deployments(registered: list[dict[str, Any]]) -> str:
+    first = registered[0]
+    lines = [f"{len(registered)} deployments on {first['server']}, work pool "
+             f"{first['work_pool']!r}, flows from {first['folder']}:"]
+    width = max(len(d["deployment"]) for d in registered)
+    lines += [f"  {d['deployment']:<{width}}  {d['schedule']}" for d in registered]
+    lines.append(f"Start a worker on each machine: prefect worker start --pool "
+                 f"{first['work_pool']} (same checkout, environment and DOMUS_* settings)")
+    return "\n".join(lines)
+
+
+def render_watched(outcome: dict[str, Any]) -> str:
+    if outcome["status"] == "failed":
+        return f"failed {outcome['file']}: {outcome['error']} (kept as {outcome['moved_to']})"
+    return f"done   {outcome['file']}: {render_summary(outcome['summary']).splitlines()[0]}"

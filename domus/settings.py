@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     soffice: str | None = None
     #: minutes between two sweeps under `domus serve`
     sweep_minutes: int = Field(default=5, ge=1, le=1440)
+    #: a folder of incoming notice files that `domus serve` ingests (as `domus watch` does)
+    watch_dir: Path | None = None
+    #: seconds between two looks at the watched folder
+    watch_seconds: float = Field(default=10, ge=1, le=3600)
 
     #: minutes without a request after which a web session ends
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
@@ -50,6 +54,12 @@ class Settings(BaseSettings):
     #: failed log-ins per e-mail address (and ten times that per client address) allowed in
     #: a quarter of an hour before further attempts are refused for that quarter
     login_attempts: int = Field(default=5, ge=1, le=1000)
+
+    #: log lines on stderr: "text" for people, "json" (one object a line) for a log collector
+    log_format: Literal["text", "json"] = "text"
+    #: years after its outcome date a closed case is pseudonymised (`domus retention`);
+    #: 0 keeps everything
+    retention_years: int = Field(default=5, ge=0, le=100)
 
     @field_validator("closures", mode="before")
     @classmethod

@@ -94,6 +94,8 @@ cases = Table(
     Column("home_visits", Integer, nullable=False, server_default="0"),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    # set by the retention job once the case's personal data is gone (0010)
+    Column("pseudonymised_at", DateTime),
 )
 
 notices = Table(
@@ -248,6 +250,9 @@ case_events = Table(
     Column("at", DateTime, nullable=False),
     Column("before", JSON),
     Column("after", JSON),
+    # set once when the retention job removed the row's free text; the only UPDATE the
+    # trigger allows (0010)
+    Column("redacted_at", DateTime),
 )
 
 # Who looked at or changed which case, and how (issue 6, audit): a data-protection request

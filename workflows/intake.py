@@ -19,6 +19,7 @@ from domus.bootstrap import current
 from services.intake import ingest_source
 from services.readers import inspect_file
 from services.summary import IntakeSummary
+from workflows.runtime import moment
 
 #: below this size a file is ingested in one process (about 6,000 notices)
 PARALLEL_FROM_BYTES = 4 * 1024 * 1024
@@ -38,12 +39,17 @@ def ingest_file(path: str, now: datetime, part: int = 0, parts: int = 1,
 
 @flow(name="intake", log_prints=False, validate_parameters=True,
       task_runner=ProcessPoolTaskRunner())
-def intake_flow(paths: list[str], now: datetime, workers: int = 1,
+def intake_flow(paths: list[str], now: datetime | None = None, workers: int = 1,
                 parallel_from_bytes: int = PARALLEL_FROM_BYTES, ocmw: str | None = None,
                 imported_by: str | None = None) -> dict[str, Any]:
-    """Ingest the notice files `paths` received at `now` (Europe/Brussels wall time),
-    imported by `imported_by` of OCMW `ocmw` (an administrator on the web; None from the
-    command line: the local operator)."""
+    """Ingest the notice files `paths` received at `now` (Europe/Brussels wall time; by
+    default when the run starts), imported by `imported_by` of OCMW `ocmw` (an
+    administrator on the web; None from the command line: the local operator).
+
+    Each file's summary is also written to its `batches` row(s): a client that submitted
+    this run to a worker reads it back from there (domus/jobs.py). On a worker, `paths`
+    are read where the worker runs: a folder every machine shares (DOMUS_DATA_DIR)."""
+    now = moment(now)
     total = IntakeSummary()
     for path in paths:
         parts = workers if workers > 1 and Path(path).stat().st_size >= parallel_from_bytes else 1

@@ -4,7 +4,7 @@ each plus one merged file to print, optionally PDF (one LibreOffice run for all)
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from domus.bootstrap import current
 from services.docx_render import merge_documents
 from services.letters import due_letters, make_due_letters
 from services.pdf import convert_to_pdf
+from workflows.runtime import moment
 
 CHUNK = 250  # letters per render-and-register step
 
@@ -56,13 +57,25 @@ def to_pdf(files: list[str], out_dir: str) -> list[str]:
 
 
 @flow(name="letters", log_prints=False, persist_result=False)
-def letters_flow(due_before: date, out_dir: str, pdf: bool, now: datetime) -> dict[str, Any]:
+def letters_flow(due_before: date | None = None, out_dir: str | None = None,
+                 pdf: bool = False, now: datetime | None = None) -> dict[str, Any]:
+    """Every letter whose task is due before `due_before`, written to `out_dir`. A
+    scheduled run gives none of them: `now` is when it starts, `due_before` the next day
+    (today's letters and the late ones), `out_dir` DOMUS_DATA_DIR/letters/batch/<day>."""
+    now = moment(now)
+    due_before = due_before or now.date() + timedelta(days=1)
+    out_dir = out_dir or str(batch_folder(now))
     result = render_letters(due_before, out_dir, now)
     result["pdf"] = []
     if pdf and result["print_file"]:
         files = [letter["file"] for letter in result["letters"]] + [result["print_file"]]
         result["pdf"] = to_pdf(files, out_dir)
     return result
+
+
+def batch_folder(now: datetime) -> Path:
+    """Where a scheduled letters run writes: one folder a day under the data directory."""
+    return (current().settings.data_dir / "letters" / "batch" / f"{now:%Y-%m-%d}").resolve()
 
 
 def _safe(text: str) -> str:

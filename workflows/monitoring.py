@@ -4,7 +4,7 @@ OCMW asked for, counts only (domain.statistics.report_document)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,8 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from domus.bootstrap import current
-from services.monitoring import monthly_report
+from services.monitoring import monthly_report, ocmws_with_cases
+from workflows.runtime import moment
 
 
 @task(name="write-reports", cache_policy=NO_CACHE)
@@ -33,6 +34,23 @@ def write_reports(month: str, ocmws: list[str], targets: list[str],
 
 
 @flow(name="monthly-report", log_prints=False, persist_result=False)
-def report_flow(month: str, ocmws: list[str], targets: list[str],
-                now: datetime) -> list[dict[str, Any]]:
+def report_flow(month: str | None = None, ocmws: list[str] | None = None,
+                targets: list[str] | None = None,
+                now: datetime | None = None) -> list[dict[str, Any]]:
+    """The reports of `ocmws` for `month` ("2026-11"), written to `targets`. A scheduled
+    run (the 1st of the month) gives none of them: the month before `now`, every OCMW with
+    cases, DOMUS_DATA_DIR/reports/<month>/<OCMW>.json."""
+    now = moment(now)
+    month = month or previous_month(now.date())
+    if ocmws is None:
+        with current().engine.connect() as connection:
+            ocmws = ocmws_with_cases(connection)
+    if targets is None:
+        folder = (current().settings.data_dir / "reports" / month).resolve()
+        targets = [str(folder / f"{ocmw}.json") for ocmw in ocmws]
     return write_reports(month, ocmws, targets, now)
+
+
+def previous_month(day: date) -> str:
+    """"2026-10" for any day of November 2026."""
+    return f"{day.replace(day=1) - timedelta(days=1):%Y-%m}"

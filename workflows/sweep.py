@@ -16,6 +16,7 @@ from prefect import flow, task
 from domus.bootstrap import current
 from services.delivery import deliver_outbox
 from services.sweep import record_digests, record_sweep
+from workflows.runtime import moment, publish
 
 
 @task(name="record-notifications", retries=2, retry_delay_seconds=5)
@@ -39,15 +40,22 @@ def deliver(now: datetime) -> dict[str, int]:
 
 
 @flow(name="sweep", log_prints=False, persist_result=False)
-def sweep_flow(now: datetime) -> dict[str, Any]:
-    """Overdue and escalation notifications, at-risk flags, then delivery."""
-    return {"now": now.isoformat(), **record(now), "delivery": deliver(now)}
+def sweep_flow(now: datetime | None = None) -> dict[str, Any]:
+    """Overdue and escalation notifications, at-risk flags, then delivery; for `now`
+    (Europe/Brussels wall time), by default the moment the run starts (a scheduled run)."""
+    now = moment(now)
+    report = {"now": now.isoformat(), **record(now), "delivery": deliver(now)}
+    publish(report)
+    return report
 
 
 @flow(name="digest", log_prints=False, persist_result=False)
-def digest_flow(now: datetime) -> dict[str, Any]:
+def digest_flow(now: datetime | None = None) -> dict[str, Any]:
     """Each caseworker's tasks for the day (working days; scheduled at 07:30 Brussels)."""
-    return {"now": now.isoformat(), "digests": digests(now), "delivery": deliver(now)}
+    now = moment(now)
+    report = {"now": now.isoformat(), "digests": digests(now), "delivery": deliver(now)}
+    publish(report)
+    return report
 
 
 @task(name="replay-sweeps")
