@@ -964,12 +964,17 @@ def report_merge(files: tuple[Path, ...], out_path: Path, by: str, min_cell: int
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--processes", type=click.IntRange(1, 64),
+              help="web processes (default DOMUS_WEB_PROCESSES, 1): one per core")
 @translated_errors
-def serve_command(host: str, port: int) -> None:
+def serve_command(host: str, port: int, processes: int | None) -> None:
     """The web app, the calendar feeds and the in-process scheduler (sweep, digest)."""
     from domus.serve import serve
 
-    serve(Settings(), host=host, port=port)
+    settings = Settings()
+    if processes is not None:
+        settings = settings.model_copy(update={"web_processes": processes})
+    serve(settings, host=host, port=port)
 
 
 # -- deployments and the watched folder (issue 7) ------------------------------------------

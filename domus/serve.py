@@ -101,10 +101,64 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
         scheduler.add_job(watch_job(settings), IntervalTrigger(seconds=settings.watch_seconds),
                           id="watch", name="watched folder", max_instances=1, coalesce=True)
     scheduler.start()
-    stderr_say(f"Domus on http://{host}:{port} — sweep every {settings.sweep_minutes} min, "
-               "digest at 07:30 on weekdays")
-    app = tune_for_serving(create_app(domus))
+    stderr_say(f"Domus on http://{host}:{port} ({settings.web_processes} web process(es)) — "
+               f"sweep every {settings.sweep_minutes} min, digest at 07:30 on weekdays")
+    processes = settings.web_processes
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        if processes == 1:
+            uvicorn.run(tune_for_serving(create_app(domus)), host=host, port=port,
+                        log_level="warning")
+        else:
+            serve_processes(settings, host=host, port=port, processes=processes)
     finally:
         scheduler.shutdown(wait=False)
+
+
+def serve_processes(settings: Settings, *, host: str, port: int, processes: int) -> None:
+    """The web app in `processes` processes, each with a listening socket of its own on the
+    same port (SO_REUSEPORT: the kernel spreads the connections over them); the scheduler
+    stays in this one. uvicorn's own `--workers` shares one socket, which left one process
+    serving every keep-alive connection and Nagle on (~40 ms per request; bench/web.py)."""
+    import multiprocessing
+    import signal
+
+    spawn = multiprocessing.get_context("spawn")
+    data = settings.model_dump(mode="json")
+    children = [spawn.Process(target=_serve_process, args=(data, host, port),
+                              name=f"domus web {n + 1}") for n in range(processes)]
+    for child in children:
+        child.start()
+
+    def stop(*_: object) -> None:
+        for child in children:
+            if child.is_alive():
+                child.terminate()  # SIGTERM: uvicorn finishes its requests and stops
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for child in children:
+            child.join()
+    finally:
+        stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _serve_process(settings_data: dict[str, object], host: str, port: int) -> None:
+    import socket
+
+    import uvicorn
+
+    from web.app import create_app
+
+    settings = Settings(**settings_data)
+    configure_logging(settings.log_format)
+    app = tune_for_serving(create_app(bootstrap(settings)))
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                             socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listener.bind((host, port))
+    listener.listen(2048)
+    config = uvicorn.Config(app, log_level="warning")
+    uvicorn.Server(config).run(sockets=[listener])

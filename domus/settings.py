@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     #: seconds between two looks at the watched folder
     watch_seconds: float = Field(default=10, ge=1, le=3600)
 
+    #: processes serving the web app under `domus serve` (one per core; the scheduler runs
+    #: once, in the parent). bench/web.py: p95 131 ms with 1 on 2 cores, 75 ms with 2
+    web_processes: int = Field(default=1, ge=1, le=64)
     #: minutes without a request after which a web session ends
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     #: hours after which a web session ends whatever happens

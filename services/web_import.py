@@ -19,6 +19,7 @@ import contextlib
 import contextvars
 import hashlib
 import json
+import os
 import re
 import secrets
 import threading
@@ -133,8 +134,12 @@ class IntakeRuns:
     the `batches` table.
     """
 
-    def __init__(self, job: Job, *, background: bool = True) -> None:
+    def __init__(self, job: Job, *, background: bool = True,
+                 markers: Path | None = None) -> None:
         self.job, self.background = job, background
+        #: with several web processes (`domus serve --processes`), each run leaves a marker
+        #: `markers/<name>.running` holding its process id, so every process sees it
+        self.markers = markers
         self._lock = threading.Lock()
         self._running: set[str] = set()
         self._failed: dict[str, str] = {}
@@ -147,6 +152,10 @@ class IntakeRuns:
                 return False
             self._running.add(path.name)
             self._failed.pop(path.name, None)
+        marker = self._marker(path.name)
+        if marker:  # before the thread starts: another process may be asked at once
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(str(os.getpid()))
         if not self.background:
             self._run(engine, path, now, owner)
             return True
@@ -157,13 +166,35 @@ class IntakeRuns:
 
     def running(self, name: str) -> bool:
         with self._lock:
-            return name in self._running
+            if name in self._running:
+                return True
+        return self._marked(name)
+
+    def _marker(self, name: str) -> Path | None:
+        return self.markers / f"{name}.running" if self.markers else None
+
+    def _marked(self, name: str) -> bool:
+        """Another process of this server is ingesting `name` (its marker names a live
+        process; a marker left by a process that died does not count)."""
+        marker = self._marker(name)
+        try:
+            pid = int(marker.read_text()) if marker else 0
+        except (OSError, ValueError):
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return pid > 0
 
     def failure(self, name: str) -> str | None:
         with self._lock:
             return self._failed.get(name)
 
     def _run(self, engine: Engine, path: Path, now: datetime, owner: Actor | None) -> None:
+        marker = self._marker(path.name)
         try:
             self.job(path, now, owner)
         except Exception as exc:  # shown on the batch page; the file stays in incoming/
@@ -173,6 +204,8 @@ class IntakeRuns:
             with contextlib.suppress(Exception):  # the database may be what failed
                 record_failure(engine, path, now, message, owner)
         finally:
+            if marker:
+                marker.unlink(missing_ok=True)
             with self._lock:
                 self._running.discard(path.name)
 

@@ -68,8 +68,10 @@ def intake_runs(request: Request) -> imports.IntakeRuns:
     state = request.app.state
     with _RUNS_LOCK:
         if getattr(state, "intake_runs", None) is None:
+            settings = state.domus.settings
             state.intake_runs = imports.IntakeRuns(
-                partial(run_intake_flow, state.domus.settings))
+                partial(run_intake_flow, settings),
+                markers=imports.incoming_dir(settings.data_dir) / ".running")
         return state.intake_runs  # type: ignore[no-any-return]
 
 

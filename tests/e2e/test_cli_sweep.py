@@ -229,3 +229,53 @@ def test_serve_runs_the_sweep_and_serves_the_calendar_feed(
     finally:
         server.terminate()
         server.communicate(timeout=30)
+
+
+def test_serve_with_two_processes_answers_from_both_and_stops_them(
+        sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`domus serve --processes 2`: two web processes share the port, the scheduler runs
+    once (in the parent), and stopping the server stops them both."""
+    monkeypatch.setenv("DOMUS_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("DOMUS_DATA_DIR", str(tmp_path / "data"))
+    port = free_port()
+    server = _domus("serve", "--port", str(port), "--processes", "2", env=dict(os.environ))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while len(_web_children(server.pid)) < 2 or not _answers(f"{base}/healthz"):
+            assert server.poll() is None, server.communicate()[1]
+            assert time.monotonic() < deadline, "domus serve --processes 2 did not answer"
+            time.sleep(0.5)
+        children = _web_children(server.pid)
+        assert len(children) == 2
+        for _ in range(20):  # new connections each time: the kernel spreads them
+            page = httpx.get(f"{base}/login", timeout=30)
+            assert page.status_code == 200 and "csrf_token" in page.text
+    finally:
+        server.terminate()
+        server.communicate(timeout=60)
+    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _web_children(parent: int) -> list[int]:
+    """The processes `domus serve` started to serve the web app."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[1]) == parent and b"multiprocessing" in command \
+                and b"resource_tracker" not in command:
+            found.append(int(entry.name))
+    return found
