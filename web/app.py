@@ -52,7 +52,9 @@ def create_app(domus: Domus, *, clock: Callable[[], datetime] = now_in_brussels)
     app.state.clock = clock
     app.state.session_policy = session_policy(settings.session_idle_minutes,
                                               settings.session_max_hours)
-    app.state.cookies = Cookies(domus.secret_key or "domus-unsigned-test-key-000000000000",
+    if not domus.secret_key:  # bootstrap() always sets one; a known key would sign forgeries
+        raise ValueError("the web app needs the secret key (DOMUS_SECRET_KEY or the kept one)")
+    app.state.cookies = Cookies(domus.secret_key,
                                 secure=settings.base_url.startswith("https://"),
                                 idle=app.state.session_policy.idle)
 
