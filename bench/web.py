@@ -435,46 +435,20 @@ def server_app() -> Any:
 
 
 def serve(port: int, workers: int) -> None:
-    """uvicorn as `uvicorn.run` runs it; with `workers` > 1, that many processes, each with a
-    listening socket of its own on the same port (SO_REUSEPORT), so the kernel spreads the
-    connections over them. uvicorn's own `--workers` shares one socket: the first process
-    to wake accepts all 20 connections at once and serves them alone for the whole run,
-    and it leaves Nagle on, which adds a delayed ACK (~40 ms) to every keep-alive request
-    (uvicorn issue 3149; `domus serve`, one process, is not affected)."""
-    if workers == 1:
-        _serve_one(port, reuse_port=False)
+    """The app as `domus serve` serves it: one uvicorn process, or with `workers` > 1
+    `domus serve --processes` (domus/serve.py serve_processes: a listening socket of its own
+    per process on the same port, SO_REUSEPORT). The scheduler is left out."""
+    if workers > 1:
+        from domus.serve import serve_processes
+        from domus.settings import Settings
+
+        serve_processes(Settings(), host="127.0.0.1", port=port, processes=workers)
         return
-    import multiprocessing
-
-    spawn = multiprocessing.get_context("spawn")
-    children = [spawn.Process(target=_serve_one, args=(port, True)) for _ in range(workers)]
-    for child in children:
-        child.start()
-
-    def stop(*_: object) -> None:
-        for child in children:
-            child.terminate()  # SIGTERM: uvicorn shuts down gracefully
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for child in children:
-        child.join()
-
-
-def _serve_one(port: int, reuse_port: bool) -> None:
     import uvicorn
 
     config = uvicorn.Config("bench.web:server_app", factory=True, host="127.0.0.1",
                             port=port, log_level="warning", access_log=False)
-    if not reuse_port:
-        uvicorn.Server(config).run()
-        return
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    listener.bind(("127.0.0.1", port))
-    listener.listen(config.backlog)
-    uvicorn.Server(config).run(sockets=[listener])
+    uvicorn.Server(config).run()
 
 
 def free_port() -> int:

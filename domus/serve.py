@@ -154,8 +154,10 @@ def _serve_process(settings_data: dict[str, object], host: str, port: int) -> No
     settings = Settings(**settings_data)
     configure_logging(settings.log_format)
     app = tune_for_serving(create_app(bootstrap(settings)))
+    # IPPROTO_TCP named: asyncio turns Nagle off only on sockets that say so (with proto 0
+    # every keep-alive answer waited ~40 ms for a delayed ACK)
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
-                             socket.SOCK_STREAM)
+                             socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     listener.bind((host, port))

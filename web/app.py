@@ -55,8 +55,7 @@ def create_app(domus: Domus, *, clock: Callable[[], datetime] = now_in_brussels)
     if not domus.secret_key:  # bootstrap() always sets one; a known key would sign forgeries
         raise ValueError("the web app needs the secret key (DOMUS_SECRET_KEY or the kept one)")
     app.state.cookies = Cookies(domus.secret_key,
-                                secure=settings.base_url.startswith("https://"),
-                                idle=app.state.session_policy.idle)
+                                secure=settings.base_url.startswith("https://"))
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -79,11 +79,10 @@ class Visitor:
 class Cookies:
     """Signing and setting Domus's cookies."""
 
-    def __init__(self, secret_key: str, *, secure: bool, idle: timedelta) -> None:
+    def __init__(self, secret_key: str, *, secure: bool) -> None:
         self._signer = Signer(secret_key, salt="domus-session")
         self._login_signer = Signer(secret_key, salt="domus-login-csrf")
         self.secure = secure
-        self.idle = idle
 
     def session_token(self, request: Request) -> str | None:
         return self._unsign(self._signer, request.cookies.get(SESSION_COOKIE))
