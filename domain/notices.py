@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -23,7 +24,15 @@ from pydantic import (
     model_validator,
 )
 
-from domain.values import fold_key, parse_amount, parse_date, parse_flag, parse_local_datetime
+from domain.values import (
+    data_problem,
+    fold_key,
+    parse_amount,
+    parse_date,
+    parse_flag,
+    parse_local_datetime,
+    shown,
+)
 
 NOTICE_KINDS = ("petition", "summons", "judgment", "eviction_notice", "objection")
 OPENING_KINDS = ("petition", "summons")
@@ -51,9 +60,24 @@ def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
+#: the years a procedure's dates may fall in: the legal calendar (holidays, periods) is
+#: known for them, and a date outside is a typing error, not a procedure (issue 8)
+PROCEDURE_YEARS = (2000, 2100)
+
+
+def _procedure_year(value: date) -> date:
+    first, last = PROCEDURE_YEARS
+    if not first <= value.year <= last:
+        raise ValueError(f"{value.isoformat()} is not in the years {first} to {last}")
+    return value
+
+
 LocalDate = Annotated[date, BeforeValidator(parse_date), BeforeValidator(_blank_to_none)]
+ProcedureDate = Annotated[date, AfterValidator(_procedure_year), BeforeValidator(parse_date),
+                          BeforeValidator(_blank_to_none)]
 LocalDateTime = Annotated[
-    datetime, BeforeValidator(parse_local_datetime), BeforeValidator(_blank_to_none)
+    datetime, AfterValidator(_procedure_year), BeforeValidator(parse_local_datetime),
+    BeforeValidator(_blank_to_none)
 ]
 Euros = Annotated[Decimal, BeforeValidator(parse_amount), BeforeValidator(_blank_to_none)]
 Text = Annotated[str, BeforeValidator(_blank_to_none), Field(max_length=500)]
@@ -119,12 +143,12 @@ class Notice(_Part):
     ]
     court: Text
     docket_number: Text
-    received_on: LocalDate
-    filed_on: LocalDate | None = None
-    served_on: LocalDate | None = None
+    received_on: ProcedureDate
+    filed_on: ProcedureDate | None = None
+    served_on: ProcedureDate | None = None
     hearing_at: LocalDateTime | None = None
-    judgment_on: LocalDate | None = None
-    notified_on: LocalDate | None = None
+    judgment_on: ProcedureDate | None = None
+    notified_on: ProcedureDate | None = None
     eviction_at: LocalDateTime | None = None
     moratorium_lifted: Annotated[bool, BeforeValidator(parse_flag)] = False
     tenant: Tenant
@@ -211,6 +235,8 @@ def validate_notice(data: Any) -> Notice:
     """The notice in `data` (a JSON object, or a CSV row already unflattened)."""
     if not isinstance(data, dict):
         raise NoticeInvalid([FieldError("(record)", "a notice must be a JSON object")])
+    if problem := data_problem(data):  # text no database or letter can hold
+        raise NoticeInvalid([FieldError("(record)", problem)])
     try:
         notice = Notice.model_validate(data)
     except ValidationError as exc:
@@ -234,7 +260,7 @@ def _field_error(error: Any) -> FieldError:
                                       and error["type"].endswith("_type")):
         message = "required"
     elif error["type"] == "literal_error":
-        message = f"'{error.get('input')}' is not one of {error['ctx']['expected']}"
+        message = f"'{shown(error.get('input'))}' is not one of {error['ctx']['expected']}"
     return FieldError(path or "(record)", message)
 
 

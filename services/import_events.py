@@ -17,9 +17,10 @@ from sqlalchemy import Connection, Engine, select
 
 from domain.calendar import BelgianCalendar
 from domain.case import case_id_for
+from domain.notices import PROCEDURE_YEARS
 from domain.statistics import OUTCOMES
 from domain.sweep import CHANNELS, RESULTS
-from domain.values import fold_key, parse_date, parse_local_datetime
+from domain.values import fold_key, parse_date, parse_local_datetime, shown
 from services.contacts import add_contact
 from services.intake import start_batch
 from services.outcomes import apply_outcome
@@ -103,8 +104,8 @@ def _apply(connection: Connection, data: Any, now: datetime, calendar: BelgianCa
     case_id = case_id_for((fold_key(court), fold_key(docket)))
     case = connection.execute(select(t.cases).where(t.cases.c.id == case_id)).first()
     if case is None:
-        raise RowError("docket_number", f"no case {docket!r} at {court!r} (ingest its notice "
-                                        "first)")
+        raise RowError("docket_number", f"no case '{shown(docket)}' at '{shown(court)}' "
+                                        "(ingest its notice first)")
     kind = _text(data, "type")
     note = str(data.get("note") or "").strip() or None
     if kind == "contact":
@@ -128,7 +129,7 @@ def _apply(connection: Connection, data: Any, now: datetime, calendar: BelgianCa
                                    f"({case.outcome_on.isoformat()}); reopen it first")
         apply_outcome(connection, case, code, on, actor=ACTOR, now=now)
         return "outcome"
-    raise RowError("type", f"{kind!r}: contact or outcome")
+    raise RowError("type", f"'{shown(kind)}': contact or outcome")
 
 
 def _text(data: dict[str, Any], name: str) -> str:
@@ -141,7 +142,7 @@ def _text(data: dict[str, Any], name: str) -> str:
 def _choice(data: dict[str, Any], name: str, allowed: tuple[str, ...]) -> str:
     value = _text(data, name)
     if value not in allowed:
-        raise RowError(name, f"{value!r} is not one of {', '.join(allowed)}")
+        raise RowError(name, f"'{shown(value)}' is not one of {', '.join(allowed)}")
     return value
 
 
@@ -154,6 +155,7 @@ def _moment(value: Any, now: datetime) -> datetime:
         raise RowError("at", str(exc)) from None
     if moment > now:
         raise RowError("at", f"{moment.isoformat()} is in the future")
+    _in_procedure_years(moment.date())
     return moment
 
 
@@ -167,4 +169,12 @@ def _day(value: Any, now: datetime) -> date:
         raise RowError("at", str(exc)) from None
     if day > now.date():
         raise RowError("at", f"{day.isoformat()} is in the future")
+    _in_procedure_years(day)
     return day
+
+
+def _in_procedure_years(day: date) -> None:
+    """The calendar (holidays, working days to contact) is known for these years only."""
+    first, last = PROCEDURE_YEARS
+    if not first <= day.year <= last:
+        raise RowError("at", f"{day.isoformat()} is not in the years {first} to {last}")

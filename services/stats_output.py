@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from services.spreadsheet import csv_text, text_cells_only
+
 WITHHELD = "—"
 
 # The flat fields of a group, in the order of the CONTRACT.
@@ -212,6 +214,8 @@ def _csv_cell(value: Any) -> str:
         return str(int(value))
     if isinstance(value, float):
         return _decimal_comma(value)
+    if isinstance(value, str):
+        return csv_text(value)  # a commune or programme received from outside
     return str(value)
 
 
@@ -451,7 +455,7 @@ def write_xlsx(documents_by_grouping: Mapping[str, Mapping[str, Any]], path: str
         workbook.create_sheet(_sheet_title("Definitions", taken)), documents_by_grouping
     )
     workbook.properties.creator = "Domus"
-    workbook.save(path)
+    text_cells_only(workbook).save(path)
     return path
 
 
