@@ -92,3 +92,25 @@ def configure_cli_logging() -> None:
     except ValidationError:
         log_format = "text"
     configure_logging(log_format, level=logging.WARNING)
+    _first_line_of_prefect_errors()
+
+
+def _first_line_of_prefect_errors() -> None:
+    """On the command line, Prefect's report of a failed task or flow run keeps its first
+    line: the command says what failed in one line of its own (a full disk, a database
+    that went away), and pages of engine traceback would bury it. Done where records are
+    made, because Prefect installs its own console handlers when it is first imported."""
+    make = logging.getLogRecordFactory()
+    if getattr(make, "domus", False):
+        return
+
+    def record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        made = make(*args, **kwargs)
+        if made.name.startswith("prefect") and made.levelno >= logging.ERROR:
+            lines = made.getMessage().strip().splitlines()
+            made.msg, made.args = (lines[0] if lines else ""), ()
+            made.exc_info, made.exc_text = None, None
+        return made
+
+    record.domus = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(record)

@@ -177,16 +177,25 @@ def store_chunk(
     rules: RuleBook,
     now: datetime,
 ) -> IntakeSummary:
-    """One transaction: deduplicate, route, assess and store parsed records."""
+    """One transaction: deduplicate, route, assess and store parsed records. A record
+    received before (same file digest and record number) keeps the decision taken then."""
     store = ChunkStore(connection, source, batch_id, now)
-    store.load_known([(p.notice, p.fingerprint) for p in parsed if isinstance(p.notice, Notice)])
     summary = IntakeSummary()
+    received = store.load_received([p.record.record_no for p in parsed])
+    for entry in received.values():  # decided by an earlier run: reported only
+        if entry is None:
+            summary.duplicates += 1
+        else:
+            summary.quarantined.append(entry)
+    parsed = [p for p in parsed if p.record.record_no not in received]
+    store.load_known([(p.notice, p.fingerprint) for p in parsed if isinstance(p.notice, Notice)])
     for item in parsed:
         if isinstance(item.notice, NoticeInvalid):
             summary.quarantined.append(store.quarantine(item.record, item.notice))
         else:
             _take_notice(store, summary, item, rules)
     store.write(rules)
+    summary.quarantined.sort(key=lambda entry: entry.record)
     summary.triage = sum(1 for case_id in summary.cases if store.in_triage(case_id))
     return summary
 

@@ -114,6 +114,33 @@ class ChunkStore:
         for case_id, *task in self._rows_in(task_columns, tasks.case_id, known):
             self.cases[case_id].tasks.append(StoredTask(*task))
 
+    def load_received(self, record_nos: list[int]) -> dict[int, Quarantined | None]:
+        """The records of this chunk that were received already (a batch run again, or
+        finished after a crash): their decision stands and is not taken again, or a
+        record quarantined because its case was not known yet would become a notice now
+        that a later record of the batch opened that case. Maps each to its quarantine
+        entry when it was quarantined, else None (it is reported as a duplicate)."""
+        if not record_nos:
+            return {}
+        receipts, entries = t.receipts.c, t.quarantine.c
+        found: dict[int, Quarantined | None] = {}
+        rows = self.connection.execute(
+            select(receipts.record_no, receipts.line_no, receipts.outcome, entries.errors)
+            .outerjoin(t.quarantine, entries.receipt_id == receipts.id)
+            .where(receipts.source_sha256 == self.source.sha256,
+                   receipts.record_no.between(min(record_nos), max(record_nos))))
+        wanted = set(record_nos)
+        for record_no, line_no, outcome, errors in rows:
+            if record_no not in wanted:
+                continue
+            found[record_no] = None
+            if outcome == "quarantined":
+                pairs = tuple((e["field"], e["reason"]) for e in errors or []) or (
+                    ("(record)", "quarantined"),)
+                found[record_no] = Quarantined(self.source.name, record_no, line_no,
+                                               pairs[0][0], pairs[0][1], pairs)
+        return found
+
     def _select_in(self, column: Any, key: Any, values: list[Any]) -> set[Any]:
         found: set[Any] = set()
         for group in in_groups(values):

@@ -9,7 +9,9 @@ closes the case's `invitation_letter` task.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -47,6 +49,37 @@ APPOINTMENT_AFTER_WORKING_DAYS = 3
 
 class LetterError(ValueError):
     """A letter that cannot be made; the message says why."""
+
+
+class LetterStorageError(LetterError):
+    """A letter file could not be written (disk full, no permission): nothing was
+    recorded, and no part of the file is left behind."""
+
+
+def write_file(target: Path, data: bytes) -> None:
+    """Write `data` to `target` completely or not at all: into a temporary file beside it,
+    flushed to disk, then renamed over it. A full disk leaves no half-written letter (a
+    truncated .docx would look fine in a folder listing and fail only at printing)."""
+    part = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with part.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(part, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            part.unlink()
+        raise LetterStorageError(f"cannot write {target}: {exc.strerror or exc}; "
+                                 "nothing was recorded") from exc
+
+
+def remove_files(paths: Iterable[Path]) -> None:
+    """Take back the files of a letter (or batch) that was not recorded after all."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 @dataclass
@@ -156,20 +189,35 @@ def store_file(data_dir: Path, case_id: str, kind: str, language: str, key: str,
     """Write a letter under the data directory; (relative path, sha256)."""
     name = f"{case_id}-{kind}-{language}-{key}.docx"
     relative = Path("letters") / f"{now:%Y}" / f"{now:%m}" / name
-    target = data_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    write_file(data_dir / relative, data)
     return relative.as_posix(), hashlib.sha256(data).hexdigest()
 
 
 def make_letter(engine: Engine, case_id: str, kind: str, language: str | None, *,
                 actor: Actor, data_dir: Path, profiles: Mapping[str, OcmwProfile],
-                calendar: BelgianCalendar, now: datetime) -> dict[str, Any]:
-    """One letter, stored and registered; a tenant invitation closes the invitation task."""
+                calendar: BelgianCalendar, now: datetime,
+                copy_to: Path | None = None) -> dict[str, Any]:
+    """One letter, stored (and copied to `copy_to`) and registered; a tenant invitation
+    closes the invitation task. All or nothing: when a file cannot be written or the
+    register refuses, the files written are taken back and nothing is recorded."""
     if kind not in LETTER_KINDS:
         raise LetterError(f"--kind {kind!r}: one of {', '.join(LETTER_KINDS)}")
     if language not in (None, "nl", "fr", "both"):
         raise LetterError(f"--lang {language!r}: nl, fr or both")
+    written: list[Path] = []
+    try:
+        return _make_letter(engine, case_id, kind, language, actor=actor, data_dir=data_dir,
+                            profiles=profiles, calendar=calendar, now=now, copy_to=copy_to,
+                            written=written)
+    except BaseException:
+        remove_files(written)
+        raise
+
+
+def _make_letter(engine: Engine, case_id: str, kind: str, language: str | None, *,
+                 actor: Actor, data_dir: Path, profiles: Mapping[str, OcmwProfile],
+                 calendar: BelgianCalendar, now: datetime, copy_to: Path | None,
+                 written: list[Path]) -> dict[str, Any]:
     with engine.begin() as connection:
         found = load_facts(connection, [case_id]).get(case_id)
         if found is None or not may_read(connection, actor, case_id, found[0].ocmw):
@@ -181,6 +229,10 @@ def make_letter(engine: Engine, case_id: str, kind: str, language: str | None, *
         data, versions = maker.render(facts, row.ocmw, kind, language)
         path, digest = store_file(data_dir, case_id, kind, language, uuid.uuid4().hex[:12],
                                   data, now)
+        written.append(data_dir / path)
+        if copy_to is not None:
+            write_file(copy_to, data)
+            written.append(copy_to)
         letter_id = connection.execute(t.letters.insert().values(
             case_id=case_id, kind=kind, language=language, template_versions=versions,
             path=path, sha256=digest, created_by=actor.name, created_at=now)
@@ -257,8 +309,20 @@ def make_due_letters(engine: Engine, due: Sequence[DueLetter], *, actor: Actor,
     read the cases and make sure the templates are registered; render and write the files
     (named by task, so a re-run overwrites them); then one short transaction registers the
     letters (one per task: a re-run adds none twice) and closes the tasks."""
+    made, rows = render_due_letters(engine, due, actor=actor, data_dir=data_dir,
+                                    profiles=profiles, calendar=calendar, now=now)
+    register_letters(engine, rows, now=now)
+    return made
+
+
+def render_due_letters(engine: Engine, due: Sequence[DueLetter], *, actor: Actor,
+                       data_dir: Path, profiles: Mapping[str, OcmwProfile],
+                       calendar: BelgianCalendar,
+                       now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The first two steps of `make_due_letters`: (letters made, register rows). Nothing
+    is recorded yet; when a file cannot be written, those written are taken back."""
     if not due:
-        return []
+        return [], []
     with engine.begin() as connection:
         facts = load_facts(connection, sorted({d.case_id for d in due}))
         maker = LetterMaker(connection, data_dir, profiles, calendar, now)
@@ -270,26 +334,46 @@ def make_due_letters(engine: Engine, due: Sequence[DueLetter], *, actor: Actor,
             for lang in BILINGUAL_ORDER if language == "both" else (language,):
                 maker.template(item.kind, lang)  # compiled now, registered if new
             plans.append((item, row, case_facts, language))
-    made, rows = [], []
-    for item, row, case_facts, language in plans:
-        data, versions = maker.render(case_facts, row.ocmw, item.kind, language)
-        path, digest = store_file(data_dir, item.case_id, item.kind, language,
-                                  f"task{item.task_id}", data, now)
-        rows.append({"case_id": item.case_id, "kind": item.kind, "language": language,
-                     "template_versions": versions, "task_id": item.task_id,
-                     "path": path, "sha256": digest, "pdf_path": None,
-                     "created_by": actor.name, "created_at": now})
-        made.append({"task_id": item.task_id, "case_id": item.case_id, "kind": item.kind,
-                     "lang": language, "path": path, "sha256": digest,
-                     "docket_number": row.docket_number, "data": data})
+    made: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    try:
+        for item, row, case_facts, language in plans:
+            _render_one(maker, item, row, case_facts, language, actor=actor,
+                        data_dir=data_dir, now=now, made=made, rows=rows)
+    except BaseException:
+        remove_files(data_dir / r["path"] for r in rows)
+        raise
+    return made, rows
+
+
+def _render_one(maker: LetterMaker, item: DueLetter, row: Any, case_facts: LetterFacts,
+                language: str, *, actor: Actor, data_dir: Path, now: datetime,
+                made: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+    data, versions = maker.render(case_facts, row.ocmw, item.kind, language)
+    path, digest = store_file(data_dir, item.case_id, item.kind, language,
+                              f"task{item.task_id}", data, now)
+    rows.append({"case_id": item.case_id, "kind": item.kind, "language": language,
+                 "template_versions": versions, "task_id": item.task_id,
+                 "path": path, "sha256": digest, "pdf_path": None,
+                 "created_by": actor.name, "created_at": now})
+    made.append({"task_id": item.task_id, "case_id": item.case_id, "kind": item.kind,
+                 "lang": language, "path": path, "sha256": digest,
+                 "docket_number": row.docket_number, "data": data})
+
+
+def register_letters(engine: Engine, rows: Sequence[dict[str, Any]], *, now: datetime) -> None:
+    """The third step: one short transaction registers the letters (one per task: a re-run
+    adds none twice) and closes their tasks."""
+    if not rows:
+        return
     with engine.begin() as connection:
-        insert_ignore(connection, t.letters, rows, ["task_id"])
-        for group in in_groups([item.task_id for item, *_ in plans]):
+        insert_ignore(connection, t.letters, list(rows), ["task_id"])
+        for group in in_groups([row["task_id"] for row in rows]):
             connection.execute(update(t.tasks).where(t.tasks.c.id.in_(group),
                                                      t.tasks.c.status == "open")
                                .values(status="done", updated_at=now))
-    return made
 
 
-__all__ = ["LetterError", "TemplateError", "make_letter", "make_due_letters", "due_letters",
+__all__ = ["LetterError", "LetterStorageError", "TemplateError", "make_letter",
+           "make_due_letters", "render_due_letters", "register_letters", "due_letters",
            "letters_of", "load_facts", "TASK_LETTERS"]

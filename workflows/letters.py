@@ -3,6 +3,7 @@ each plus one merged file to print, optionally PDF (one LibreOffice run for all)
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,13 @@ from prefect.cache_policies import NO_CACHE
 from domain.access import Actor
 from domus.bootstrap import current
 from services.docx_render import merge_documents
-from services.letters import due_letters, make_due_letters
+from services.letters import (
+    due_letters,
+    register_letters,
+    remove_files,
+    render_due_letters,
+    write_file,
+)
 from services.pdf import convert_to_pdf
 from workflows.runtime import moment
 
@@ -23,29 +30,41 @@ CHUNK = 250  # letters per render-and-register step
 
 @task(name="render-letters", cache_policy=NO_CACHE)
 def render_letters(due_before: date, out_dir: str, now: datetime) -> dict[str, Any]:
-    """Render, store and register the due letters, close their tasks, and write the
-    copies and the merged print file to `out_dir`."""
+    """Render and store the due letters, write the copies and the merged print file to
+    `out_dir`, and only then register the letters and close their tasks: a batch that
+    fails on the way (a full disk) records nothing and takes back its files, so running
+    it again makes every letter once, print file included."""
     domus, actor, folder = current(), Actor.operator(), Path(out_dir)
     with domus.engine.connect() as connection:
         due = due_letters(connection, due_before=due_before, actor=actor)
-    folder.mkdir(parents=True, exist_ok=True)
-    made, documents = [], []
-    for start in range(0, len(due), CHUNK):
-        for letter in make_due_letters(
+    with contextlib.suppress(OSError):  # a full disk: write_file names the file and says so
+        folder.mkdir(parents=True, exist_ok=True)
+    made, documents, rows, written = [], [], [], []
+    try:
+        for start in range(0, len(due), CHUNK):
+            letters, chunk_rows = render_due_letters(
                 domus.engine, due[start:start + CHUNK], actor=actor,
                 data_dir=domus.settings.data_dir, profiles=domus.profiles,
-                calendar=domus.rules.calendar, now=now):
-            data = letter.pop("data")
-            name = (f"{_safe(letter['docket_number'])}-{letter['kind']}-{letter['lang']}-"
-                    f"{letter['case_id'][:6]}.docx")
-            target = folder / name
-            target.write_bytes(data)
-            documents.append(data)
-            made.append({**letter, "file": str(target)})
-    print_file = None
-    if documents:
-        print_file = folder / f"print-{now:%Y%m%d-%H%M}.docx"
-        print_file.write_bytes(merge_documents(documents))
+                calendar=domus.rules.calendar, now=now)
+            rows.append(chunk_rows)
+            written += [domus.settings.data_dir / row["path"] for row in chunk_rows]
+            for letter in letters:
+                data = letter.pop("data")
+                name = (f"{_safe(letter['docket_number'])}-{letter['kind']}-{letter['lang']}-"
+                        f"{letter['case_id'][:6]}.docx")
+                write_file(folder / name, data)
+                written.append(folder / name)
+                documents.append(data)
+                made.append({**letter, "file": str(folder / name)})
+        print_file = None
+        if documents:
+            print_file = folder / f"print-{now:%Y%m%d-%H%M}.docx"
+            write_file(print_file, merge_documents(documents))
+    except BaseException:
+        remove_files(written)
+        raise
+    for chunk_rows in rows:
+        register_letters(domus.engine, chunk_rows, now=now)
     return {"letters": made, "print_file": str(print_file) if print_file else None}
 
 
