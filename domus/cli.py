@@ -6,6 +6,7 @@ quarantine; 1 anything else. Errors are one line on stderr.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from domain.access import Actor
 from domain.notices import notice_json_schema
@@ -29,7 +31,7 @@ from services.calendar_feed import CalendarRefused
 from services.contacts import ContactError
 from services.intake import received_count
 from services.letter_templates import TemplateError
-from services.letters import LetterError
+from services.letters import LetterError, LetterStorageError
 from services.outcomes import OutcomeError
 from services.pdf import PdfUnavailable
 from services.readers import UnreadableFile, inspect_file
@@ -58,6 +60,10 @@ def translated_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except LetterStorageError as exc:  # a full disk: nothing recorded, try again later
+            raise Failure(str(exc)) from None
+        except OperationalError as exc:  # the database server is down or unreachable
+            raise Failure(database_unreachable(exc)) from None
         except (UnreadableFile, ConfigurationError, UserError, ContactError, TemplateError,
                 LetterError, OutcomeError, ReferralError) as exc:
             raise BadInput(str(exc)) from None
@@ -68,6 +74,19 @@ def translated_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             raise Failure(str(exc)) from None
 
     return run
+
+
+def database_unreachable(exc: OperationalError) -> str:
+    """One line for a database that went away: where, and the driver's first line (never
+    the statement or its parameters, which may hold personal data)."""
+    from sqlalchemy.engine import make_url
+
+    where = "the database"
+    with contextlib.suppress(Exception):
+        where = make_url(Settings().database_url).render_as_string(hide_password=True)
+    reason = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() \
+        else type(exc.orig or exc).__name__
+    return f"database unreachable ({where}): {reason}; nothing was half-written, run it again"
 
 
 def now_in_brussels() -> datetime:
@@ -126,11 +145,13 @@ def ingest(paths: tuple[Path, ...], now: datetime | None, as_json: bool) -> None
     from domus.jobs import check_notice_files, run_intake
 
     check_notice_files(paths)
+    # a file that is not text is refused here in one line (exit 2), not as a failed flow
+    # run's traceback; one streamed read of each file
+    digests = [inspect_file(path).sha256 for path in paths]
     settings = Settings()
     domus = bootstrap(settings)
     count = None
     if sys.stderr.isatty():
-        digests = [inspect_file(path).sha256 for path in paths]
         count = partial(received_count, domus.engine, digests)
     with output.progress_count(count):
         summary = run_intake(settings, paths, now=now or now_in_brussels())
@@ -621,13 +642,9 @@ def letter(case_id: str, kind: str, language: str | None, out_path: Path, pdf: b
         find_soffice(domus.settings.soffice)
     made = make_letter(domus.engine, case_id, kind, language, actor=Actor.operator(),
                        data_dir=domus.settings.data_dir, profiles=domus.profiles,
-                       calendar=domus.rules.calendar, now=now_in_brussels())
-    data = made.pop("data")
-    try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_bytes(data)
-    except OSError as exc:
-        raise BadInput(f"--out {out_path}: {exc.strerror or exc}") from None
+                       calendar=domus.rules.calendar, now=now_in_brussels(),
+                       copy_to=out_path)
+    made.pop("data")
     made["file"] = str(out_path)
     if pdf:
         [made["pdf"]] = map(str, convert_to_pdf([out_path], out_path.parent,
@@ -1077,6 +1094,152 @@ def _render_retention(report: dict[str, Any]) -> str:
     counts = [(name.replace("_", " "), value) for name, value in report.items()
               if isinstance(value, int) and not isinstance(value, bool)]
     return "\n".join([head] + [f"  {name}: {value}" for name, value in counts])
+
+
+
+# -- data protection (issue 8) ---------------------------------------------------------------
+@cli.group("person")
+def person_group() -> None:
+    """One tenant's data (GDPR): `export` it (access request) or `erase` it."""
+
+
+def _person_selection(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed((
+            click.option("--name", help='the tenant, as "LAST, First" (accents, case and '
+                                        "spaces ignored)"),
+            click.option("--birth-date", type=IsoDate(), help="narrows --name"),
+            click.option("--case", "case_ids", multiple=True, metavar="CASE_ID",
+                         help="exactly these cases (repeatable); the person is their tenant"))):
+        command = option(command)
+    return command
+
+
+def _find_person(connection: Any, name: str | None, birth_date: date | None,
+                 case_ids: tuple[str, ...]) -> Any:
+    from services.person import Ambiguous, PersonError, find_person
+
+    try:
+        return find_person(connection, name=name, birth_date=birth_date, case_ids=case_ids)
+    except Ambiguous as exc:
+        for c in exc.candidates:
+            click.echo(f"  {c['case_id']}  {c['last_name']}, {c['first_name'] or ''}  born "
+                       f"{'/'.join(c['birth_dates']) or '?'}  OCMW {c['ocmw'] or '-'}  "
+                       f"{c['municipality'] or ''}  {c['docket_number']}  {c['status']}",
+                       err=True)
+        raise BadInput(str(exc)) from None
+    except PersonError as exc:
+        raise BadInput(str(exc)) from None
+
+
+@person_group.command("export")
+@_person_selection
+@click.option("--out", "out_path", type=click.Path(path_type=Path),
+              help="the ZIP file to write (default: domus-person-<time>.zip here)")
+@json_option
+@translated_errors
+def person_export(name: str | None, birth_date: date | None, case_ids: tuple[str, ...],
+                  out_path: Path | None, as_json: bool) -> None:
+    """Everything Domus holds about one tenant, as one ZIP (GDPR art. 15; audited)."""
+    from services.person import PersonError, export_person
+
+    domus, now = open_domus(), now_in_brussels()
+    with domus.engine.connect() as connection:
+        person = _find_person(connection, name, birth_date, case_ids)
+    out_path = out_path or Path(f"domus-person-{now:%Y%m%d-%H%M%S}.zip")
+    try:
+        summary = export_person(domus.engine, person, out_path, actor=Actor.operator(),
+                                data_dir=domus.settings.data_dir, now=now)
+    except PersonError as exc:
+        raise Failure(str(exc)) from None
+    except OSError as exc:
+        raise BadInput(f"--out {out_path}: {exc.strerror or exc}") from None
+    emit(summary, as_json, lambda s: (
+        f"wrote {s['file']}: {s['cases']} cases ({', '.join(s['person']['case_ids']) or '-'})"
+        f", {s['letter_files']} letter files, {s['other_records']} other records"
+        + (f"; other cases with the same name, not included: "
+           f"{', '.join(s['person']['also_named'])}" if s['person']['also_named'] else "")))
+
+
+@person_group.command("erase")
+@_person_selection
+@click.option("--reason", required=True, help="why (the request's reference); kept in the "
+                                              "history, so it may not name the person")
+@click.option("--force", is_flag=True, help="also cases that are not closed (their open "
+                                            "tasks are cancelled)")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@json_option
+@translated_errors
+def person_erase(name: str | None, birth_date: date | None, case_ids: tuple[str, ...],
+                 reason: str, force: bool, yes: bool, as_json: bool) -> None:
+    """Erase one tenant's personal data (GDPR art. 17): their cases are pseudonymised,
+    records and files naming them go; the audit trail and the statistics stay."""
+    from services.person import PersonError, check_erasure, erase_person
+
+    domus = open_domus()
+    with domus.engine.connect() as connection:
+        person = _find_person(connection, name, birth_date, case_ids)
+        try:
+            check_erasure(connection, person, reason=reason, actor=Actor.operator(),
+                          force=force)
+        except PersonError as exc:
+            raise BadInput(str(exc)) from None
+    if not yes:
+        click.confirm(f"erase the personal data of {person.last_name}, "
+                      f"{person.first_name or ''} in {len(person.case_ids)} cases "
+                      f"({', '.join(person.case_ids) or 'none'}) and every record naming them?",
+                      abort=True, err=True)
+    try:
+        report = erase_person(domus.engine, person, reason=reason, actor=Actor.operator(),
+                              data_dir=domus.settings.data_dir, now=now_in_brussels(),
+                              force=force)
+    except PersonError as exc:
+        raise BadInput(str(exc)) from None
+    emit(report, as_json, lambda r: "\n".join(
+        [f"erased {len(r['erased_cases'])} cases"
+         + (f" ({', '.join(r['erased_cases'])})" if r["erased_cases"] else "")]
+        + [f"  {key.replace('_', ' ')}: {value}" for key, value in r.items()
+           if isinstance(value, int) and not isinstance(value, bool)]))
+
+
+@cli.command("backup")
+@click.argument("path", type=click.Path(path_type=Path))
+@json_option
+@translated_errors
+def backup_command(path: Path, as_json: bool) -> None:
+    """Back up the database (a consistent copy while Domus runs), the secret key and the
+    data directory to one archive, with a manifest (revision, row counts, sha256)."""
+    from services.backup import BackupError, backup
+
+    try:
+        manifest = backup(Settings(), path, now=now_in_brussels())
+    except BackupError as exc:
+        raise Failure(str(exc)) from None
+    emit({k: v for k, v in manifest.items() if k != "files"} | {
+        "files": len(manifest["files"])}, as_json, lambda m: (
+        f"wrote {m['file']} ({m['size']} bytes): {m['database']} at revision {m['revision']}, "
+        f"{sum(m['rows'].values())} rows in {len(m['rows'])} tables, {m['files']} files"))
+
+
+@cli.command("restore")
+@click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="replace a database with rows or a data "
+                                            "directory with files")
+@json_option
+@translated_errors
+def restore_command(path: Path, force: bool, as_json: bool) -> None:
+    """Restore a `domus backup` archive into DOMUS_DATABASE_URL and DOMUS_DATA_DIR (checked
+    against its manifest; an older schema is migrated). Stop Domus first."""
+    from services.backup import BackupError, restore
+
+    try:
+        result = restore(Settings(), path, force=force)
+    except BackupError as exc:
+        raise Failure(str(exc)) from None
+    emit(result, as_json, lambda r: (
+        f"restored {r['file']} (made {r['created_at']}): {sum(r['rows'].values())} rows in "
+        f"{len(r['rows'])} tables, {r['files']} files"
+        + (f"; migrated {r['migrated']['from']} -> {r['migrated']['to']}"
+           if r["migrated"] else "")))
 
 
 def main() -> None:

@@ -230,8 +230,10 @@ def claim_due_cases(connection: Connection, cutoff: date, now: datetime,
 
 
 def scrub_cases(connection: Connection, ids: list[str], now: datetime, data_dir: Path, *,
-                delete_files: bool) -> dict[str, int]:
-    """Everything personal about these (claimed) cases, and one audit row each."""
+                delete_files: bool, actor: str = ACTOR, action: str = "retention",
+                channel: str = CHANNEL) -> dict[str, int]:
+    """Everything personal about these (claimed) cases, and one audit row each (an erasure,
+    services/person.py, audits as the operator who asked)."""
     counts = {"cases": len(ids), **_scrub_notices(connection, ids, now.date())}
     counts["contact_notes"] = connection.execute(
         update(t.contacts).where(t.contacts.c.case_id.in_(ids), t.contacts.c.note.is_not(None))
@@ -246,7 +248,7 @@ def scrub_cases(connection: Connection, ids: list[str], now: datetime, data_dir:
     counts["history_rows"] = _redact_history(connection, ids, now)
     counts["letter_files"] = _remove_letters(connection, ids, data_dir, delete_files)
     connection.execute(t.audit_log.insert(), [
-        {"case_id": case_id, "actor": ACTOR, "action": "retention", "channel": CHANNEL,
+        {"case_id": case_id, "actor": actor, "action": action, "channel": channel,
          "at": now} for case_id in ids])
     return counts
 
