@@ -6,10 +6,23 @@ docxtpl's own `patch_xml`, so `{%p %}`, `{%tr %}`, `{%tc %}`, `{%r %}`, `{{r }}`
 colspan/cellbg/vm/hm behave as docxtpl documents them; they are parsed in a Jinja2
 `ImmutableSandboxedEnvironment` and refused (`TemplateRejected`) on a syntax error, a
 top-level name outside `allowed_names`, an attribute or item starting with "_"
-(`tenant.__class__`), `|attr('_…')`, or `{% include/extends/import %}`.  Each part is
-compiled once; every other member of the package is compressed once and copied as bytes
+(`tenant.__class__`), `|attr('_…')`, `{% include/extends/import %}`, the `**` operator,
+a number above MAX_LITERAL, `range()` of more than MAX_RANGE, or a macro calling itself.
+The package is checked before any of its XML is parsed (`check_package`): no member
+name leaving the package (`../x`, `/x`, `C:`), no more than MAX_PACKAGE_BYTES unpacked (a
+zip bomb), no macros (vbaProject, macro-enabled content types), ActiveX or OLE objects, no
+DOCTYPE or entity declaration in any XML member (XXE), and no external relationship but
+hyperlinks (a remote attached template or image would be fetched when the letter opens).
+Each part is compiled once; every other member of the package is compressed once and copied as bytes
 into each letter.  Unlike docxtpl, the document properties (docProps/core.xml: title,
 description…) are not rendered but copied as they are.
+
+Rendering is bounded (an administrator's template cannot hang or exhaust the letters flow):
+one part may take at most MAX_STEPS loop turns, calls and filters together, MAX_SECONDS,
+and MAX_OUTPUT characters; no single value (`'a' * n`, `s.ljust(n)`, `s ~ s` in a
+recursive macro…) may grow past MAX_VALUE characters, estimated before it is made.  The
+environment is not optimised, so no expression is evaluated when a template is uploaded.
+A letter over a limit is a `RenderError` naming the limit.
 
 Rendering (`CompiledTemplate.render`) is thread-safe and deterministic: the same context
 gives the same bytes (every zip entry is dated 1980-01-01).  Values:
@@ -39,9 +52,11 @@ import io
 import itertools
 import re
 import struct
+import time
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from posixpath import dirname, normpath
 from posixpath import join as posix_join
@@ -49,12 +64,15 @@ from typing import Any
 
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docxtpl import DocxTemplate
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes, pass_context
 from jinja2.exceptions import SecurityError, TemplateError
+from jinja2.runtime import Context, markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import _PassArg
 from lxml import etree
 
-__all__ = ["CompiledTemplate", "RenderError", "TemplateRejected", "merge_documents"]
+__all__ = ["CompiledTemplate", "LimitExceeded", "RenderError", "TemplateRejected",
+           "check_package", "merge_documents"]
 
 #: zlib level for the parts written per letter and for merged files (measured: for a letter
 #: level 1 is no faster than 6; for a 1,000-letter merge 6 makes the file 3x smaller in the
@@ -111,12 +129,220 @@ def _finalize(value: Any) -> Any:
     return _BAD_CHARS.sub(_clean_char, text.replace("\r\n", "\n"))
 
 
+# -- limits: what one rendered part may cost --------------------------------------------------
+#: loop turns, calls, filters and operators in one part of one letter
+MAX_STEPS = 200_000
+#: wall-clock seconds for one part of one letter
+MAX_SECONDS = 10.0
+#: characters of one part's rendered XML
+MAX_OUTPUT = 20_000_000
+#: characters (or items) of any one value a template makes, estimated before it is made
+MAX_VALUE = 5_000_000
+#: the longest range() a template may ask for
+MAX_RANGE = 10_000
+#: the largest number written in a template
+MAX_LITERAL = 1_000_000
+#: the package unpacked, and how many members it may have
+MAX_PACKAGE_BYTES = 64 * 1024 * 1024
+MAX_MEMBERS = 2_000
+
+
+class LimitExceeded(Exception):
+    """A render went over one of the limits above (caught and reported as RenderError)."""
+
+
+class _Budget:
+    """What is left for the part being rendered (one per render, in a ContextVar)."""
+
+    __slots__ = ("deadline", "next_check", "used")
+
+    def __init__(self) -> None:
+        self.used = 0
+        self.next_check = 1024
+        self.deadline = time.monotonic() + MAX_SECONDS
+
+    def charge(self, steps: int = 1) -> None:
+        self.used += steps
+        if self.used > MAX_STEPS:
+            raise LimitExceeded(f"more than {MAX_STEPS:,} loop turns and calls")
+        if self.used >= self.next_check:
+            self.next_check = self.used + 1024
+            if time.monotonic() > self.deadline:
+                raise LimitExceeded(f"more than {MAX_SECONDS:g} s")
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("domus_render_budget", default=None)
+
+
+def _charge(steps: int = 1) -> None:
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.charge(steps)
+
+
+def _weight(value: Any) -> int:
+    """What a value counts for when estimating the size of what is made from it: a
+    string's or list's length (with its strings' lengths), an integer's value."""
+    if isinstance(value, bool) or value is None:
+        return 1
+    if isinstance(value, int):
+        return abs(value)
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, list | tuple):
+        return len(value) + sum(len(x) for x in value if isinstance(x, str))
+    if isinstance(value, dict | set | frozenset):
+        return len(value)
+    return 1
+
+
+_BIG_NUMBER = re.compile(r"\d{7,}")
+
+
+def _too_big(what: str, estimate: int) -> None:
+    if estimate > MAX_VALUE:
+        raise LimitExceeded(f"{what} would make a value of more than {MAX_VALUE:,} characters")
+
+
+def _check_values(what: str, values: Iterable[Any]) -> None:
+    """A call or filter: the two largest weights multiplied must stay under MAX_VALUE
+    (`s.ljust(n)`, `s.replace(a, b)`, `s|indent(n)`, `items|join(s)`…)."""
+    weights = sorted((_weight(v) for v in values), reverse=True)
+    if len(weights) >= 2:
+        _too_big(what, (weights[0] + 1) * max(weights[1], 1))
+    elif weights:
+        _too_big(what, weights[0])
+
+
+def _check_format(text: str) -> None:
+    if _BIG_NUMBER.search(text):
+        raise LimitExceeded("a format with a width or precision of seven digits")
+
+
+class _LetterEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox with every operator, call and filter counted and size-checked."""
+
+    intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        _charge()
+        numbers = all(isinstance(x, int | float) for x in (left, right))
+        if operator == "**":
+            if numbers and isinstance(right, int) and (
+                    right > 64 or abs(int(left)).bit_length() * max(right, 0) > 4096):
+                raise LimitExceeded("a power too large")
+        elif operator == "*":
+            if numbers:
+                if isinstance(left, int) and isinstance(right, int) and \
+                        left.bit_length() + right.bit_length() > 4096:
+                    raise LimitExceeded("a product too large")
+            else:
+                _too_big("'*'", _weight(left) * _weight(right))
+        elif operator in ("+", "%") and not numbers:
+            if operator == "%" and isinstance(left, str):
+                _check_format(left)
+            _too_big(f"{operator!r}", _weight(left) + _weight(right))
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any,  # noqa: N805
+             **kwargs: Any) -> Any:
+        _charge()
+        owner = getattr(__obj, "__self__", None)
+        _check_values("a call", [owner, *args, *kwargs.values()] if owner is not None
+                      else [*args, *kwargs.values()])
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, str) and attribute in ("format", "format_map"):
+            _check_format(obj)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, str) and argument in ("format", "format_map"):
+            _check_format(obj)
+        return super().getitem(obj, argument)
+
+
+def _guarded(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter counted and size-checked; taking the context also keeps Jinja from running
+    it when the template is compiled (constant folding)."""
+    passes = _PassArg.from_obj(func)
+
+    @pass_context
+    def guarded(context: Context, value: Any, *args: Any, **kwargs: Any) -> Any:
+        _charge()
+        if name == "format" and isinstance(value, str):
+            _check_format(value)
+        _check_values(f"|{name}", [value, *args, *kwargs.values()])
+        if passes is _PassArg.context:
+            return func(context, value, *args, **kwargs)
+        if passes is _PassArg.eval_context:
+            return func(context.eval_ctx, value, *args, **kwargs)
+        if passes is _PassArg.environment:
+            return func(context.environment, value, *args, **kwargs)
+        return func(value, *args, **kwargs)
+
+    guarded.__name__ = name
+    return guarded
+
+
+def _counted(iterable: Any) -> Iterator[Any]:
+    """A for loop's items, each turn charged to the budget."""
+    budget = _BUDGET.get()
+    for item in iterable:
+        if budget is not None:
+            budget.charge()
+        yield item
+
+
+@pass_context
+def _concat(context: Context, items: list[Any]) -> str:
+    """`a ~ b`, size-checked (a macro doubling a string would otherwise grow unbounded)."""
+    _charge()
+    _too_big("'~'", sum(_weight(x) if isinstance(x, str) else len(str(x)) for x in items))
+    return markup_join(items) if context.eval_ctx.autoescape else str_join(items)
+
+
+def _range(*args: int) -> range:
+    found = range(*args)
+    if len(found) > MAX_RANGE:
+        raise LimitExceeded(f"range() of more than {MAX_RANGE:,}")
+    return found
+
+
+_COUNTED, _CONCAT = "domus_counted", "domus_concat"
+
+
 def _environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined,
-                                        finalize=_finalize, auto_reload=False, cache_size=0)
+    # not optimised: no expression of an uploaded template is evaluated when it is compiled
+    env = _LetterEnvironment(autoescape=True, undefined=StrictUndefined, finalize=_finalize,
+                             auto_reload=False, cache_size=0, optimized=False)
     for name in ("lipsum", "cycler", "joiner"):
         env.globals.pop(name, None)
+    env.globals["range"] = _range
+    env.filters = {name: _guarded(name, func) for name, func in env.filters.items()}
+    env.filters[_COUNTED] = _counted
+    env.filters[_CONCAT] = _concat
     return env
+
+
+def _bounded(ast: nodes.Template) -> nodes.Template:
+    """Every for loop's items counted and every `~` size-checked (rewritten in the tree)."""
+    for loop in ast.find_all(nodes.For):
+        loop.iter = nodes.Filter(loop.iter, _COUNTED, [], [], None, None, lineno=loop.lineno)
+    for parent in list(ast.find_all(nodes.Node)):
+        for field_name, value in parent.iter_fields():
+            if isinstance(value, nodes.Concat):
+                setattr(parent, field_name, _concat_node(value))
+            elif isinstance(value, list):
+                setattr(parent, field_name, [_concat_node(v) if isinstance(v, nodes.Concat)
+                                             else v for v in value])
+    return ast
+
+
+def _concat_node(node: nodes.Concat) -> nodes.Filter:
+    return nodes.Filter(nodes.List(node.nodes, lineno=node.lineno), _CONCAT, [], [], None,
+                        None, lineno=node.lineno)
 
 
 _ENV = _environment()
@@ -137,6 +363,21 @@ def _unsafe(ast: nodes.Template) -> tuple[str, int] | None:
             return f"attr({node.args[0].value!r}) is not allowed (sandbox)", node.lineno
         if isinstance(node, nodes.Include | nodes.Extends | nodes.Import | nodes.FromImport):
             return "include, extends and import are not allowed in a letter", node.lineno
+    for power in ast.find_all(nodes.Pow):
+        return "the ** operator is not allowed in a letter", power.lineno
+    for const in ast.find_all(nodes.Const):
+        if isinstance(const.value, int | float) and not isinstance(const.value, bool) \
+                and abs(const.value) > MAX_LITERAL:
+            return f"a number above {MAX_LITERAL:,} is not allowed in a letter", const.lineno
+    for call in ast.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Name) and call.node.name == "range" and any(
+                isinstance(a, nodes.Const) and isinstance(a.value, int)
+                and abs(a.value) > MAX_RANGE for a in call.args):
+            return f"range() of more than {MAX_RANGE:,} is not allowed", call.lineno
+    for macro in ast.find_all(nodes.Macro):
+        for call in macro.find_all(nodes.Call):
+            if isinstance(call.node, nodes.Name) and call.node.name == macro.name:
+                return f"macro {macro.name!r} calls itself", call.lineno
     return None
 
 
@@ -241,6 +482,65 @@ def _has_fields(xml: str) -> bool:
     return any(mark in xml for mark in ("{{", "{%", "{#", "{_", "_}"))
 
 
+_MACRO_MEMBER = re.compile(r"(^|/)(vbaProject\.bin|vbaData\.xml)$|(^|/)(activeX|embeddings)/",
+                           re.IGNORECASE)
+_MACRO_TYPES = ("macroenabled", "vbaproject", "activex", "oleobject")
+_DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_EXTERNAL = re.compile(rb'TargetMode\s*=\s*["\']External["\']', re.IGNORECASE)
+_HYPERLINK = re.compile(rb'Type\s*=\s*["\'][^"\']*/hyperlink["\']')
+
+
+def check_package(data: bytes, name: str = "template") -> None:
+    """Refuse what no letter template needs and an attacker would: member names leaving
+    the package, a zip bomb, macros, ActiveX or OLE objects, DOCTYPE/ENTITY declarations
+    (XXE) and external relationships other than hyperlinks. Only the zip directory and
+    the (bounded) XML members are read; nothing is parsed as XML yet."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise TemplateRejected(name, None, f"not a Word (.docx) document: {exc}") from None
+    if len(infos) > MAX_MEMBERS:
+        raise TemplateRejected(name, None, f"more than {MAX_MEMBERS:,} members in the package")
+    if sum(info.file_size for info in infos) > MAX_PACKAGE_BYTES:
+        raise TemplateRejected(name, None, f"more than {MAX_PACKAGE_BYTES // 2**20} MB "
+                               "unpacked (a zip bomb?)")
+    seen: set[str] = set()
+    for info in infos:
+        member = info.filename
+        parts = member.replace("\\", "/").split("/")
+        if (member.startswith(("/", "\\")) or "\\" in member or ".." in parts
+                or re.match(r"^[A-Za-z]:", member) or "\x00" in member):
+            raise TemplateRejected(name, member, "a member name outside the package")
+        if member.lower() in seen:
+            raise TemplateRejected(name, member, "a member name appears twice")
+        seen.add(member.lower())
+        if _MACRO_MEMBER.search(member):
+            raise TemplateRejected(name, member, "macros, ActiveX and embedded objects are "
+                                   "not allowed in a letter template (save it as .docx)")
+    for info in infos:
+        if not info.filename.lower().endswith((".xml", ".rels")):
+            continue
+        try:
+            content = zf.read(info)
+        except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as exc:
+            raise TemplateRejected(name, info.filename, f"cannot be read: {exc}") from None
+        if _DECLARATION.search(content):
+            raise TemplateRejected(name, info.filename, "a DOCTYPE or ENTITY declaration is "
+                                   "not allowed (external entities)")
+        if info.filename == "[Content_Types].xml" and any(
+                kind in content.lower().decode("utf-8", "replace") for kind in _MACRO_TYPES):
+            raise TemplateRejected(name, info.filename, "a macro-enabled document (.docm) or "
+                                   "one with ActiveX or embedded objects: save it as .docx")
+        if info.filename.endswith(".rels"):
+            for rel in _RELATIONSHIP.findall(content):
+                if _EXTERNAL.search(rel) and not _HYPERLINK.search(rel):
+                    raise TemplateRejected(name, info.filename, "an external relationship "
+                                           "other than a hyperlink (it would be fetched "
+                                           "when the letter is opened): "
+                                           + rel.decode("utf-8", "replace")[:200])
+
+
 class CompiledTemplate:
     """A .docx template checked and compiled once; `render` makes one letter."""
 
@@ -264,6 +564,7 @@ class CompiledTemplate:
     def from_bytes(cls, data: bytes, *, allowed_names: frozenset[str],
                    name: str = "template") -> CompiledTemplate:
         """Check and compile a .docx template; TemplateRejected says what is wrong."""
+        check_package(data, name)
         try:
             zf = zipfile.ZipFile(io.BytesIO(data))
             helper = DocxTemplate(io.BytesIO(data))
@@ -353,8 +654,23 @@ class CompiledTemplate:
 
     def _render_part(self, part: _Part, context: dict[str, Any]) -> str:
         # docxtpl's render_xml_part, around a template compiled once
+        budget = _Budget()
+        reset = _BUDGET.set(budget)
         try:
-            xml = part.template.render(context)
+            chunks: list[str] = []
+            size = 0
+            for chunk in part.template.generate(context):
+                size += len(chunk)
+                if size > MAX_OUTPUT:
+                    raise LimitExceeded(f"more than {MAX_OUTPUT:,} characters of XML")
+                chunks.append(chunk)
+            xml = "".join(chunks)
+        except LimitExceeded as exc:
+            raise RenderError(f"{self.name}: {part.member}: the letter goes over a limit "
+                              f"for templates: {exc}") from None
+        except RecursionError:
+            raise RenderError(f"{self.name}: {part.member}: the letter goes over a limit "
+                              "for templates: macros nested too deep") from None
         except SecurityError as exc:
             raise TemplateRejected(self.name, part.member, f"{exc} (sandbox)") from None
         except TemplateError as exc:  # StrictUndefined: the missing field is named
@@ -362,6 +678,8 @@ class CompiledTemplate:
         except Exception as exc:  # a filter or method failing on a value
             raise RenderError(f"{self.name}: {part.member}: {type(exc).__name__}: {exc}") \
                 from exc
+        finally:
+            _BUDGET.reset(reset)
         xml = xml.replace("\n<w:p ", "<w:p ").replace("\n<w:p>", "<w:p>")
         if "{_" in xml or "_}" in xml:
             xml = (xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%")
@@ -405,7 +723,7 @@ def _compile(name: str, member: str, source: str,
                        default=None)
             raise TemplateRejected(name, member, "undeclared variable(s): "
                                    + ", ".join(unknown), line=line, names=unknown)
-        code = _ENV.compile(ast, member, member)
+        code = _ENV.compile(_bounded(ast), member, member)
     except TemplateSyntaxError as exc:
         raise _syntax(name, member, source, exc) from None
     return _ENV.template_class.from_code(_ENV, code, _ENV.make_globals(None), None), set(used)

@@ -154,7 +154,7 @@ def compile_template(data: bytes, name: str) -> CompiledTemplate:
     try:
         return _compiled(data, name)
     except TemplateRejected as exc:
-        raise TemplateError(f"template {name}: {exc}") from None
+        raise TemplateError(f"template {exc}") from None
 
 
 @lru_cache(maxsize=32)
