@@ -576,34 +576,55 @@ class Load:
     wrk: dict[str, Any] | None = None
 
 
-async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    """One HTTP/1.1 answer: (status, keep the connection)."""
+@dataclass
+class Answer:
+    """One HTTP/1.1 answer as read by `read_response` (bench/load.py reads the bodies)."""
+
+    status: int
+    keep: bool  # the connection stays open
+    headers: dict[str, str]  # lower-case names; the last of a repeated header
+    body: bytes
+
+
+async def read_response(reader: asyncio.StreamReader) -> Answer:
+    """One HTTP/1.1 answer, its body read in full (Content-Length or chunked)."""
     line = await reader.readline()
     if not line:
         raise ConnectionError("closed")
     status = int(line.split(b" ", 2)[1])
     length, chunked, keep = 0, False, True
+    headers: dict[str, str] = {}
     while True:
         header = await reader.readline()
         if header in (b"\r\n", b"\n", b""):
             break
         name, _, value = header.partition(b":")
         name = name.strip().lower()
+        headers[name.decode("latin-1")] = value.strip().decode("latin-1")
         if name == b"content-length":
             length = int(value)
         elif name == b"transfer-encoding" and b"chunked" in value.lower():
             chunked = True
         elif name == b"connection" and b"close" in value.lower():
             keep = False
+    body = b""
     if chunked:
+        parts = []
         while True:
             size = int((await reader.readline()).split(b";")[0], 16)
-            await reader.readexactly(size + 2)
+            parts.append((await reader.readexactly(size + 2))[:size])
             if size == 0:
                 break
+        body = b"".join(parts)
     elif length:
-        await reader.readexactly(length)
-    return status, keep
+        body = await reader.readexactly(length)
+    return Answer(status, keep, headers, body)
+
+
+async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """One HTTP/1.1 answer: (status, keep the connection)."""
+    answer = await read_response(reader)
+    return answer.status, answer.keep
 
 
 async def _raw_client(port: int, client: Client, start: int, warm_until: float,
