@@ -36,7 +36,7 @@ from services import review
 from services.access import may_read
 from services.intake import owner_of
 from services.letter_templates import TemplateError, TemplateVersion, check_kind
-from services.readers import SUFFIXES
+from services.readers import SUFFIXES, UnreadableFile
 from services.summary import IntakeSummary
 from store import tables as t
 
@@ -199,6 +199,8 @@ class IntakeRuns:
             self.job(path, now, owner)
         except Exception as exc:  # shown on the batch page; the file stays in incoming/
             message = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, UnreadableFile):  # binary, not text: one line, as the CLI
+                message = str(exc).replace(str(path), path.name)  # says it, no server path
             with self._lock:
                 self._failed[path.name] = message
             with contextlib.suppress(Exception):  # the database may be what failed

@@ -370,6 +370,18 @@ def test_a_failed_run_shows_its_error_and_the_file_stays(domus: Domus) -> None:
     assert counts["Ontvangen"] == "4" and counts["In quarantaine"] == "2"
 
 
+def test_an_uploaded_file_that_is_not_text_says_so_in_one_line_and_stays(domus: Domus) -> None:
+    add_people(domus)
+    carol = browser(domus)
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+    ref = upload(carol, "notices.csv", png).headers["location"]
+    page = carol.get(ref).text
+    name = ref.rsplit("/", 1)[1]
+    assert f"{name}: binary data, not text" in page
+    assert "UnreadableFile" not in page and str(domus.settings.data_dir) not in page
+    assert (domus.settings.data_dir / "incoming" / name).read_bytes() == png  # kept
+
+
 @pytest.mark.flow
 def test_an_upload_runs_the_intake_flow_and_the_page_shows_its_summary(
         domus: Domus, prefect_server: str) -> None:
