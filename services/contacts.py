@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 from domain.access import Actor
 from domain.calendar import BelgianCalendar
 from domain.sweep import CHANNELS, MOOT_AFTER_CONTACT, RESULTS, is_effective_contact
+from domain.values import data_problem
 from services.access import may_read
 from services.cases import CaseNotFound
 from services.history import record_event
@@ -34,6 +35,8 @@ def record_contact(
         raise ContactError(f"--channel {channel!r}: one of {', '.join(CHANNELS)}")
     if result not in RESULTS:
         raise ContactError(f"--result {result!r}: one of {', '.join(RESULTS)}")
+    if note is not None and (problem := data_problem({"--note": note})):
+        raise ContactError(problem)  # a NUL: PostgreSQL refuses it (a 500, not a 422)
     at = at or now
     if at > now:
         raise ContactError(f"--at {at.isoformat()}: a contact cannot be in the future")

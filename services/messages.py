@@ -7,7 +7,8 @@ filters `date_long`, `date_full` (with the weekday), `datetime_long`, `task_labe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import re
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -150,9 +151,29 @@ def environment() -> Environment:
     return env
 
 
+#: what ends a line for a mail reader or for `str.splitlines` (CR, LF, VT, FF, NEL, U+2028…)
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def one_line(value: Any) -> Any:
+    """`value` with every line break in its text (also inside dataclasses and tuples) made
+    one space: a name or docket received with a line break must not end the Subject line
+    (a header injection, and the template's subject check would fail on every mail) nor
+    forge lines in the body."""
+    if isinstance(value, str):
+        return _LINE_BREAKS.sub(" ", value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return replace(value, **{f.name: one_line(getattr(value, f.name))
+                                 for f in fields(value)})
+    if isinstance(value, tuple):
+        return tuple(one_line(item) for item in value)
+    return value
+
+
 def context_of(notice: Notice, language: str) -> dict[str, Any]:
-    """What a template sees: the notice's fields by name, `language`, and for a digest
-    `overdue_items` and `due_items` (each by due date, then docket number)."""
+    """What a template sees: the notice's fields by name (each text on one line), `language`,
+    and for a digest `overdue_items` and `due_items` (each by due date, then docket number)."""
+    notice = one_line(notice)
     context: dict[str, Any] = {f.name: getattr(notice, f.name) for f in fields(notice)}
     context["language"] = language
     if isinstance(notice, Digest):

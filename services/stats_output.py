@@ -464,6 +464,9 @@ def write_xlsx(documents_by_grouping: Mapping[str, Mapping[str, Any]], path: str
 _RC = {
     "svg.hashsalt": "domus-stats",
     "svg.fonttype": "none",
+    # labels are data (a commune as received): "$…$" is text, not mathtext to parse (a
+    # postcode "$\\frac{$" made every chart of its group a ValueError, the page's a 500)
+    "text.parse_math": False,
     "font.family": "DejaVu Sans",
     "font.size": 9,
     "axes.spines.top": False,

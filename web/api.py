@@ -12,12 +12,12 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from domain.access import Actor
-from domain.values import BRUSSELS
+from domain.values import BRUSSELS, MAX_DEPTH
 from domus.bootstrap import Domus
 from services import cases as case_service
 from services.audit import record_access
@@ -42,6 +42,35 @@ class ContactIn(BaseModel):
 class OutcomeIn(BaseModel):
     code: str
     on: date | None = None
+
+
+#: the notices' body, described here rather than by a `Body` parameter: with one, FastAPI
+#: parses the body before the route and answers a body it cannot parse (e.g. nested 100,000
+#: deep) with a bare "There was an error parsing the body"; `body_problem` says why
+NOTICES_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {"application/json": {"schema": {
+        "description": 'a notice (CONTRACT.md, "Notice (JSON)") or an array of notices'}}},
+}
+
+
+def body_problem(raw: bytes) -> None:
+    """400 with the reason when `raw` is not JSON at all (never echoing the body). JSON that
+    is valid but deeper than a notice may be, or holds a huge number, goes on to intake,
+    which quarantines the record with its reason; only what cannot be parsed is refused."""
+    try:
+        json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise HTTPException(400, f"the body is not valid JSON: {exc.msg} at line "
+                                 f"{exc.lineno}, column {exc.colno}") from None
+    except UnicodeDecodeError as exc:
+        raise HTTPException(400, f"the body is not valid JSON: not UTF-8 text (byte "
+                                 f"{exc.start + 1})") from None
+    except RecursionError:
+        raise HTTPException(400, "the body is not JSON Domus can read: it is nested too "
+                                 f"deeply (a notice has at most {MAX_DEPTH} levels)") from None
+    except ValueError:
+        pass  # e.g. an integer of over 4,300 digits: intake quarantines that record
 
 
 def clock(request: Request) -> datetime:
@@ -127,17 +156,15 @@ def api_router(domus: Domus) -> APIRouter:
                       now=now)
         return done
 
-    @router.post("/notices", summary="One notice or an array → the ingest summary")
-    async def notices(request: Request, actor: Caller, now: Now,
-                      _: Annotated[Any, Body(description="a notice or an array")] = None
-                      ) -> dict[str, Any]:
+    @router.post("/notices", summary="One notice or an array → the ingest summary",
+                 openapi_extra={"requestBody": NOTICES_BODY},
+                 responses={400: {"description": "the body is not JSON Domus can read "
+                                                "(the detail says why)"}})
+    async def notices(request: Request, actor: Caller, now: Now) -> dict[str, Any]:
         if actor.role not in INTAKE_ROLES:
             raise HTTPException(403, "only administrators import notices")
         raw = await request.body()
-        try:
-            json.loads(raw)
-        except ValueError as exc:
-            raise HTTPException(400, f"the body is not JSON: {exc}") from None
+        body_problem(raw)
         folder = domus.settings.data_dir / "incoming"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"api-{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}.json"

@@ -115,9 +115,11 @@ def _install_error_pages(app: FastAPI) -> None:
 
 
 def _plain(errors: object) -> object:
-    """Validation errors as JSON can carry them (the input may hold bytes)."""
+    """Validation errors as JSON can carry them: the input they repeat may hold bytes, or a
+    lone surrogate (JSON's "\\ud800"), which UTF-8 cannot encode (the answer was a 500)."""
     import json
-    return json.loads(json.dumps(errors, default=str))
+    text = json.dumps(errors, default=str, ensure_ascii=False)
+    return json.loads(text.encode("utf-8", "replace").decode("utf-8"))
 
 
 def _wants_json(request: Request) -> bool:
