@@ -8,7 +8,9 @@ takes the next ones. After sending, each row is marked
 `next_attempt_at` (back-off, 1 minute doubling to an hour), so the next sweep retries it; it
 is never dropped. A row claimed by a process that died is taken again once its claim is
 older than `LEASE`; in that one window a message may go out twice, which is why its
-Message-ID is derived from the outbox key (mail clients fold such twins into one).
+Message-ID is derived from the outbox key (mail clients fold such twins into one). A row
+whose message cannot be written (a bug, data no template expected) is failed on its own,
+with the error, like a refused address: it never holds back the rows after it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from domain.rulebook import RuleBook
 from domain.sweep import working_days_late
@@ -74,8 +77,7 @@ def deliver_outbox(engine: Engine, rules: RuleBook, delivery: Delivery, *,
             rows = _claim(engine, claim, now)
             if not rows:
                 break
-            _send(engine, rules, delivery, rows, now, report)
-            if report.failed and not report.sent:
+            if _send(engine, rules, delivery, rows, now, report):
                 break  # the server is down: leave the rest for the next sweep
     with engine.connect() as connection:
         report.waiting = connection.scalar(select(func.count()).select_from(t.outbox).where(
@@ -109,25 +111,40 @@ def _claim(engine: Engine, claim: str, now: datetime) -> list[Any]:
 
 
 def _send(engine: Engine, rules: RuleBook, delivery: Delivery, rows: list[Any],
-          now: datetime, report: DeliveryReport) -> None:
+          now: datetime, report: DeliveryReport) -> bool:
+    """Send the claimed `rows`; True when the server could not be reached (stop for now)."""
+    todo, unwritable = [], []
     with engine.connect() as connection:
-        composed = [(row, _compose(connection, rules, delivery, row)) for row in rows]
-    todo = []
-    for row, message in composed:
-        if message is None:
-            _finish(engine, row.id, status="moot", now=now)
-            report.moot += 1
-        else:
-            todo.append((row, message))
+        for row in rows:
+            try:
+                written = _compose(connection, rules, delivery, row)
+            except SQLAlchemyError:
+                raise  # the database, not the message: the claim's lease brings them back
+            except Exception as exc:  # noqa: BLE001 - this message only, said in its row
+                unwritable.append((row, exc))
+                continue
+            if written is None:
+                _finish(engine, row.id, status="moot", now=now)
+                report.moot += 1
+            else:
+                todo.append((row, written))
+    for row, exc in unwritable:
+        _failed(engine, row, _unwritable(exc), now)
+        report.failed += 1
     if not todo:
-        return
+        return False
     try:
         with delivery.mailer().connect() as session:
             for index, (row, (subject, body, language, message_id)) in enumerate(todo):
-                message = build_message(
-                    sender=delivery.sender, recipient=row.recipient, subject=subject,
-                    body=body, message_id=message_id, language=language,
-                    date=now.replace(tzinfo=BRUSSELS))
+                try:
+                    message = build_message(
+                        sender=delivery.sender, recipient=row.recipient, subject=subject,
+                        body=body, message_id=message_id, language=language,
+                        date=now.replace(tzinfo=BRUSSELS))
+                except Exception as exc:  # noqa: BLE001 - this message only
+                    _failed(engine, row, _unwritable(exc), now)
+                    report.failed += 1
+                    continue
                 try:
                     session.send(message)
                 except DeliveryError as error:
@@ -137,7 +154,7 @@ def _send(engine: Engine, rules: RuleBook, delivery: Delivery, rows: list[Any],
                         for later, _ in todo[index + 1:]:
                             _failed(engine, later, error, now)
                             report.failed += 1
-                        return
+                        return True
                     continue
                 _finish(engine, row.id, status="sent", now=now, subject=subject, body=body,
                         message_id=message_id)
@@ -147,6 +164,15 @@ def _send(engine: Engine, rules: RuleBook, delivery: Delivery, rows: list[Any],
             if _still_claimed(engine, row):
                 _failed(engine, row, error, now)
                 report.failed += 1
+        return True
+    return False
+
+
+def _unwritable(exc: Exception) -> DeliveryError:
+    """A message Domus could not write: failed like a refusal (a few tries, then `failed`,
+    `domus outbox retry` once fixed), the reason kept in the row."""
+    return DeliveryError(f"the message could not be written: {type(exc).__name__}: {exc}",
+                         permanent=True)
 
 
 def _still_claimed(engine: Engine, row: Any) -> bool:

@@ -208,3 +208,27 @@ def test_held_notifications_are_not_sent(domus: Domus, tmp_path: Path) -> None:
         assert report.sent == 0 and server.messages == []
     assert {r["status"] for r in outbox(domus)} == {"held"}
     assert dataclasses.asdict(report)["waiting"] == 0
+
+
+def test_a_message_that_cannot_be_written_fails_alone(team: Domus, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """One row whose message raises (a bug, data no template expected) is failed with its
+    reason; the rows before and after it still go out, and the failure is retried later."""
+    from services import delivery as delivery_module
+
+    real = delivery_module.render
+
+    def render(notice, language):  # type: ignore[no-untyped-def]
+        if language == "fr":  # Léa's notification
+            raise ValueError("no template expected this")
+        return real(notice, language)
+
+    monkeypatch.setattr(delivery_module, "render", render)
+    sweep(team, MONDAY)
+    with SmtpServer() as server:
+        report = deliver_outbox(team.engine, team.rules, delivery(server), now=MONDAY)
+        messages = list(server.messages)
+    assert (report.sent, report.failed) == (2, 1)
+    assert len(messages) == 2
+    (stuck,) = [r for r in outbox(team) if r["status"] != "sent"]
+    assert stuck["status"] == "pending" and stuck["recipient"] == "lea@ocmw.be"
+    assert "could not be written: ValueError: no template expected this" in stuck["last_error"]
