@@ -20,6 +20,7 @@ import csv
 import hashlib
 import json
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,11 @@ NESTED_PREFIXES = ("tenant_", "dwelling_", "landlord_")
 #: the longest record read: a notice is about a kilobyte (every field is at most 500
 #: characters), so a longer one is not a notice
 MAX_RECORD_CHARS = 1 << 20
+#: the most lines one CSV record may span (a quoted cell may hold line breaks): past it, or
+#: when a record of several lines has the wrong number of cells, a quote never closed
+MAX_RECORD_LINES = 50
+UNCLOSED_QUOTE = ("a quote (\") opened in this line is never closed; the lines after it are "
+                  "read as records of their own")
 #: how much of an over-long record its receipt keeps (with its length and digest)
 KEPT_CHARS = 4096
 #: a NUL byte in this much of the start of a file means binary data (as git and grep tell)
@@ -331,9 +337,17 @@ def _csv_records(source: SourceFile) -> Iterator[RawRecord]:
                 row = next(reader)
             except StopIteration:
                 break
+            except _Unclosed:
+                row, error = [], UNCLOSED_QUOTE
             except (csv.Error, _TooLong) as exc:
                 row, error = [], (exc.long.error if isinstance(exc, _TooLong)
                                   else f"not valid CSV: {exc}")
+            if error is None and len(row) != len(header) \
+                    and lines.swallowed_a_row(delimiter, len(header)):
+                # a stray quote swallowed the lines after it up to the next quote (or the
+                # end): this line is the bad record, the others are read again
+                lines.give_back()
+                row, error = [], UNCLOSED_QUOTE
             record_no += 1
             raw, line_no, long = lines.take()
             if long is not None:
@@ -375,12 +389,19 @@ class _TooLong(Exception):
         self.long = long
 
 
+class _Unclosed(Exception):
+    """Raised through csv.reader when a record runs past `MAX_RECORD_LINES`."""
+
+
 class _LineTap:
     """Feeds lines to csv.reader and remembers them, so each row keeps its raw text; a
-    record that outgrows `MAX_RECORD_CHARS` is cut short (`_TooLong`) and only digested."""
+    record that outgrows `MAX_RECORD_CHARS` is cut short (`_TooLong`) and only digested; a
+    record that a never-closed quote ran into the following lines is cut back to its first
+    line (`give_back`) and those lines are fed again."""
 
     def __init__(self, handle: Any) -> None:
         self._handle = handle
+        self._again: deque[str] = deque()
         self._taken: list[str] = []
         self._size = 0
         self._line_no = 0
@@ -391,7 +412,13 @@ class _LineTap:
         return self
 
     def __next__(self) -> str:
-        line = _read_line(self._handle, MAX_RECORD_CHARS - self._size, self._taken)
+        if len(self._taken) >= MAX_RECORD_LINES:
+            self.give_back()
+            raise _Unclosed
+        if self._again:
+            line: str | _Long = self._again.popleft()
+        else:
+            line = _read_line(self._handle, MAX_RECORD_CHARS - self._size, self._taken)
         if not line:
             raise StopIteration
         self._line_no += 1
@@ -401,6 +428,26 @@ class _LineTap:
         self._taken.append(line)
         self._size += len(line)
         return line
+
+    def swallowed_a_row(self, delimiter: str, cells: int) -> bool:
+        """Whether the second line of the record read so far is a whole row on its own:
+        then a quote on the first line ran into it (a quoted cell's own line breaks leave
+        fragments, not rows)."""
+        if len(self._taken) < 2:
+            return False
+        try:
+            row = next(csv.reader([self._taken[1]], delimiter=delimiter), [])
+        except csv.Error:
+            return False
+        return len(row) == cells
+
+    def give_back(self) -> None:
+        """Keep the first line of the record read so far as the record; the lines after it
+        are read again."""
+        first, rest = self._taken[0], self._taken[1:]
+        self._again.extendleft(reversed(rest))
+        self._line_no -= len(rest)
+        self._taken, self._size = [first], len(first)
 
     def take(self) -> tuple[str, int, _Long | None]:
         raw, start, long = "".join(self._taken).rstrip("\r\n"), self._row_start, self._long

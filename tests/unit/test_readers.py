@@ -201,6 +201,36 @@ def test_a_quoted_cell_with_a_newline_keeps_its_raw_text_and_the_next_line_numbe
     assert second.raw == "judgment;26A2;plain"
 
 
+def rows(count, start=0):
+    return [f"petition;26A{n};Vredegerecht Elsene" for n in range(start, start + count)]
+
+
+def test_a_quote_never_closed_is_one_bad_record_and_the_rows_after_it_are_read(tmp_path):
+    """A stray quote used to swallow the rest of the file: one huge record, then one
+    quarantined record per line. Its line is now the bad record, the others are read."""
+    lines = ["kind;docket_number;court", *rows(3), 'petition;"26X;Vredegerecht Elsene',
+             *rows(300, start=3)]
+    records = records_of(write_excel_csv(tmp_path / "stray.csv", lines))
+    assert len(records) == 304
+    (bad,) = [r for r in records if r.error]
+    assert (bad.record_no, bad.line_no, bad.raw) == (4, 5, 'petition;"26X;Vredegerecht Elsene')
+    assert "never closed" in bad.error
+    after = records[4]
+    assert (after.record_no, after.line_no, after.raw) == (5, 6, lines[5])
+    assert after.data["docket_number"] == "26A3"
+    assert [r.line_no for r in records] == list(range(2, 306))
+
+
+@pytest.mark.parametrize("tail", [0, 10])
+def test_a_quote_closed_rows_later_or_at_the_end_gives_back_the_rows_it_swallowed(
+        tmp_path, tail):
+    lines = ["kind;docket_number;court", 'petition;"26X;Vredegerecht Elsene', *rows(5),
+             *(['judgment;26B1;"Vredegerecht" Elsene'] if tail else []), *rows(tail, 10)]
+    records = records_of(write_excel_csv(tmp_path / "stray.csv", lines))
+    assert [r.raw for r in records] == lines[1:]
+    assert [bool(r.error) for r in records] == [True] + [False] * (len(lines) - 2)
+
+
 def test_a_row_with_too_many_cells_is_an_error_naming_both_counts(tmp_path):
     lines = ["kind;docket_number;court", "petition;26A1;Vredegerecht Elsene;extra",
              "judgment;26A2;Vredegerecht Elsene"]
