@@ -3,10 +3,11 @@
 FROM python:3.11-slim
 
 # LibreOffice Writer without its GUI turns letters into PDF; Carlito stands in for Calibri
-# with the same metrics, so a letter keeps its page breaks.
+# with the same metrics, so a letter keeps its page breaks. pg_dump and pg_restore (15, the
+# compose file's server) for `domus backup` and `domus restore`.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        libreoffice-writer-nogui fonts-crosextra-carlito \
+        libreoffice-writer-nogui fonts-crosextra-carlito postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -638,6 +638,10 @@ def run_load(url: str, engine: Engine, options: Options, folder: Path) -> dict[s
         after = landed(engine)
         log = next(folder.glob(f"server-{port}.log"), None)
         log_text = log.read_text(errors="replace") if log else ""
+    if "Traceback" in log_text:  # kept: the folder is temporary
+        kept = Path(tempfile.gettempdir()) / f"domus-load-server-{port}.log"
+        kept.write_text(log_text)
+        say(f"the server log holds a traceback: {kept}")
     return summarize(options, tally, samples, before, after, wall, log_text)
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import event
 
 from domain.values import BRUSSELS
 from domus.bootstrap import bootstrap, prepare_prefect, stderr_say
@@ -65,6 +66,12 @@ def _job(run: Callable[..., dict], settings: Settings, name: str) -> Callable[[]
 #: switching threads (bench/web.py: p95 150-180 ms against 90-100 ms with 4). No page holds
 #: a thread for long: intake runs in the background, letters are made in milliseconds.
 SERVE_THREADS = 4
+#: SQLite's page cache per connection in a web process (KiB): intake's 32 MB (store/db.py)
+#: is for the unique indexes of a growing file; pages read random cases, which the
+#: operating system's file cache holds anyway. With 32 MB, each pooled connection's cache
+#: kept filling with the 100,000 cases for many minutes (bench/load.py: the web processes
+#: grew 5-12 MB a minute over ten minutes while Python's own heap stayed at 21 MB).
+SERVE_SQLITE_CACHE_KIB = 4 * 1024
 
 
 def tune_for_serving(app: FastAPI) -> FastAPI:
@@ -79,9 +86,19 @@ def tune_for_serving(app: FastAPI) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = SERVE_THREADS
 
     app.router.on_startup.append(limit_threads)
+    engine = app.state.domus.engine
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _serving_cache)  # after store.db's pragmas
+        engine.dispose()  # the connections start-up opened get the smaller cache too
     gc.collect()
     gc.freeze()
     return app
+
+
+def _serving_cache(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA cache_size=-{SERVE_SQLITE_CACHE_KIB}")
+    cursor.close()
 
 
 def serve(settings: Settings, *, host: str, port: int) -> None:

@@ -80,3 +80,24 @@ def test_the_scheduler_runs_the_sweep_at_start(domus: Domus) -> None:
         assert ran.wait(10)
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_a_web_process_keeps_a_small_sqlite_page_cache_per_connection(domus: Domus) -> None:
+    """Intake's 32 MB cache per connection made the web processes grow for many minutes
+    under load (bench/load.py); `domus serve` gives its connections a small one."""
+    from sqlalchemy import event
+
+    from domus.serve import SERVE_SQLITE_CACHE_KIB, _serving_cache, tune_for_serving
+    from store.db import SQLITE_CACHE_KIB
+
+    def cache_size() -> int:
+        with domus.engine.connect() as connection:
+            return connection.exec_driver_sql("PRAGMA cache_size").scalar()
+
+    sqlite = domus.engine.dialect.name == "sqlite"
+    before = cache_size() if sqlite else None
+    tune_for_serving(create_app(domus, clock=lambda: NOW))
+    if sqlite:
+        assert (before, cache_size()) == (-SQLITE_CACHE_KIB, -SERVE_SQLITE_CACHE_KIB)
+    else:  # PostgreSQL's cache is the server's own: nothing to change
+        assert not event.contains(domus.engine, "connect", _serving_cache)
