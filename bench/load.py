@@ -76,6 +76,7 @@ import time
 import urllib.parse
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -633,7 +634,10 @@ def run_load(url: str, engine: Engine, options: Options, folder: Path) -> dict[s
             f"{options.processes} server process(es), pid {pid}")
         say(SAMPLE_HEAD)
         began = time.monotonic()
-        asyncio.run(everything())
+        # a thread of its own: the caller's thread may already run an event loop (a test
+        # session that drives a browser through Playwright's sync API does)
+        with ThreadPoolExecutor(1) as runner:
+            runner.submit(asyncio.run, everything()).result()
         wall = time.monotonic() - began
         after = landed(engine)
         log = next(folder.glob(f"server-{port}.log"), None)
