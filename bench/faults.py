@@ -41,6 +41,7 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from sqlalchemy import create_engine, select, text, update  # noqa: E402
 
+from bench.scratch import scratch_database  # noqa: E402
 from tests import fault_support as fs  # noqa: E402
 
 ADMIN_URL = os.environ.get("DOMUS_TEST_POSTGRES_URL",
@@ -59,22 +60,9 @@ def prefect_server() -> Iterator[None]:
         yield
 
 
-@contextmanager
-def database(kind: str, folder: Path) -> Iterator[str]:
+def database(kind: str, folder: Path) -> Any:
     """A new empty database of that kind (PostgreSQL: on the shared server, dropped after)."""
-    if kind == "sqlite":
-        yield f"sqlite:///{folder / f'{uuid.uuid4().hex[:8]}.db'}"
-        return
-    name = f"domus_faults_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return scratch_database(kind, folder / f"{uuid.uuid4().hex[:8]}.db", ADMIN_URL)
 
 
 # -- 1. SIGKILL ---------------------------------------------------------------------------

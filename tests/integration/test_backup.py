@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import tarfile
 import threading
@@ -22,6 +21,7 @@ from sqlalchemy import MetaData, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from bench import backup as bench_backup
 from domus.bootstrap import Domus
 from domus.cli import cli
 from domus.settings import Settings
@@ -70,18 +70,8 @@ def files(settings: Settings) -> dict[str, tuple[bytes, int]]:
 
 def wipe(settings: Settings) -> None:
     """Drop everything: the database's tables, triggers and functions (or its files) and
-    the data directory."""
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite":
-        for suffix in ("", "-wal", "-shm", ".secret"):
-            Path(f"{url.database}{suffix}").unlink(missing_ok=True)
-    else:
-        engine = create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    shutil.rmtree(settings.data_dir)
+    the data directory (as the benchmark does)."""
+    bench_backup.wipe(settings.database_url, settings.data_dir)
 
 
 def fill(domus: Domus) -> None:
