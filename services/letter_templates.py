@@ -90,15 +90,26 @@ def _register(connection: Connection, kind: str, language: str, digest: str, pat
               source: str, note: str | None, who: str, now: datetime) -> int:
     version = (connection.scalar(select(func.max(t.letter_templates.c.version)).where(
         t.letter_templates.c.kind == kind, t.letter_templates.c.language == language)) or 0) + 1
-    connection.execute(update(t.letter_templates).where(
-        t.letter_templates.c.kind == kind, t.letter_templates.c.language == language)
-        .values(active=False))
-    # A concurrent first use registers the same version number: the unique key keeps one.
-    insert_ignore(connection, t.letter_templates, [{
-        "kind": kind, "language": language, "version": version, "sha256": digest,
-        "path": path, "source": source, "note": note, "created_by": who, "created_at": now,
-        "active": True}], ["kind", "language", "version"])
+    _add_version(connection, kind, language, version, {
+        "sha256": digest, "path": path, "source": source, "note": note, "created_by": who,
+        "created_at": now})
     return version
+
+
+def _add_version(connection: Connection, kind: str, language: str, version: int,
+                 values: dict[str, Any]) -> None:
+    """`version` becomes the active one. Two first uses at once (two web processes making
+    their first letter) both count version 1: the unique key keeps one row, and only older
+    versions are deactivated, so the one that won stays active (deactivating every version
+    left none active on SQLite, where the second waits for the first's commit, and its
+    letter failed with a 500 under bench/load.py)."""
+    templates = t.letter_templates.c
+    connection.execute(update(t.letter_templates).where(
+        templates.kind == kind, templates.language == language, templates.version < version)
+        .values(active=False))
+    insert_ignore(connection, t.letter_templates, [{
+        "kind": kind, "language": language, "version": version, "active": True, **values}],
+        ["kind", "language", "version"])
 
 
 def add_template(engine: Engine, kind: str, language: str, data: bytes, *, data_dir: Path,

@@ -184,3 +184,25 @@ def test_without_libreoffice_pdf_says_how_to_get_it(tmp_path: Path) -> None:
 
     with pytest.raises(PdfUnavailable, match="apt-get install libreoffice-writer-nogui"):
         convert_to_pdf([tmp_path / "x.docx"], tmp_path, soffice="/nonexistent/soffice")
+
+
+def test_two_first_uses_of_a_template_at_once_leave_the_first_one_active(domus: Domus) -> None:
+    """Two web processes make their first letter at once: both count version 1 of the
+    packaged template. The second must not deactivate the first's row (it did on SQLite,
+    where the second waits for the first to commit: no version was active, a 500)."""
+    from services.letter_templates import _add_version, active_template
+
+    with domus.engine.begin() as connection:
+        first = active_template(connection, "tenant_invitation", "fr", now=NOW)
+    assert first.version == 1
+    with domus.engine.begin() as connection:  # the second, with its count taken before
+        _add_version(connection, "tenant_invitation", "fr", 1, {
+            "sha256": first.sha256, "path": first.path, "source": "packaged", "note": None,
+            "created_by": "domus", "created_at": NOW})
+    with domus.engine.begin() as connection:
+        again = active_template(connection, "tenant_invitation", "fr", now=NOW)
+        rows = connection.execute(select(t.letter_templates.c.version,
+                                         t.letter_templates.c.active).where(
+            t.letter_templates.c.kind == "tenant_invitation",
+            t.letter_templates.c.language == "fr")).all()
+    assert again.version == 1 and [tuple(row) for row in rows] == [(1, True)]
