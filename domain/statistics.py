@@ -154,7 +154,8 @@ class Table:
 
 
 def suppress(table: Table, min_cell: int, *, search_limit: int = 4000,
-             search_tries: int = 24) -> dict[Cell, str]:
+             search_tries: int = 24, budget: int | None = None, relax: bool = True
+             ) -> dict[Cell, str]:
     """The cells to hide, with their mark: ``"<k"`` for a count from 1 to k-1 (primary
     suppression) and ``"x"`` for a count hidden so that no small count can be worked out
     (complementary suppression; any count from 1 up). Zeros are shown, never hidden.
@@ -177,6 +178,12 @@ def suppress(table: Table, min_cell: int, *, search_limit: int = 4000,
     Two hidden cells per relation are not enough on their own: two cells of 1 summing to a
     published 2 are both exactly 1, and a hidden cell that is a bridge between two cycles of
     hidden cells is fixed by the equations. Hence the audit.
+
+    Each audit question is answered by a short search, then the linear relaxation, then the
+    full search (`_Audit.free`), and the tries of one step are first asked all at once. The
+    audit's work is capped (`budget`, default SUPPRESSION_BUDGET steps): past it, every
+    question counts as "can be worked out", which hides more, never less, in bounded time.
+    `relax=False` is the exhaustive search alone, bench/suppression.py's baseline.
     """
     if min_cell < 1:
         raise ValueError(f"min_cell {min_cell}: at least 1 (1 hides nothing)")
@@ -194,7 +201,8 @@ def suppress(table: Table, min_cell: int, *, search_limit: int = 4000,
         return sorted((c for c in cells if c not in marks and values[c] > 0), key=preference)
 
     sums = table.sums()
-    audit = _Audit(table.forms(), values, min_cell, search_limit)
+    audit = _Audit(table.forms(), values, min_cell, search_limit,
+                   SUPPRESSION_BUDGET if budget is None else budget, relax)
     while True:
         lonely = next((relation for relation in ((whole, *parts) for whole, parts in sums)
                        if sum(cell in marks for cell in relation) == 1), None)
@@ -207,9 +215,16 @@ def suppress(table: Table, min_cell: int, *, search_limit: int = 4000,
         hide = publishable(audit.neighbourhood(pinned, marks))
         widen = sorted((c for c in audit.block(pinned, marks) if marks[c] == small),
                        key=preference, reverse=True)
-        # (a witness found with a trial mark holds only if that mark is kept: keep the first)
-        chosen = next((c for c in hide[:search_tries] + widen[:search_tries]
-                       if audit.free(pinned, {**marks, c: OTHERS}) is True), None)
+        tries = hide[:search_tries] + widen[:search_tries]
+        # Hiding more only widens what a reader accepts: when all the tries at once leave
+        # the count pinned, none does alone, and one question replaces up to 2 x tries.
+        # (A witness found with a trial mark holds only if that mark is kept: the first
+        # try that frees the count is kept, and the joint question records no witness.)
+        chosen = None
+        if tries and (not relax or audit.free(pinned, {**marks, **dict.fromkeys(tries, OTHERS)},
+                                              witness=False) is not False):
+            chosen = next((c for c in tries
+                           if audit.free(pinned, {**marks, c: OTHERS}) is True), None)
         if chosen is not None or hide:
             marks[chosen if chosen is not None else hide[0]] = OTHERS
         elif widen:
@@ -222,14 +237,33 @@ class _GiveUp(Exception):
     pass
 
 
+#: search steps a side before the audit turns to the linear relaxation: enough for the
+#: small blocks of most tables, where a solver call (1-3 ms) would cost more
+QUICK_NODES = 40
+#: in a block of more than QUICK_BLOCK hidden cells a step costs more (it propagates over
+#: more constraints) and the short search mostly finds an easy witness or nothing, so it is
+#: shorter (bench/suppression.py: the captured table 1.0 s with 5 steps, 2.5 s with 40)
+QUICK_BLOCK = 12
+QUICK_NODES_LARGE = 5
+#: what one solver call counts against the audit's budget, in search steps (a call costs
+#: about as much time as 5 to 10 steps on the tables of bench/stats.py)
+LP_STEPS = 10
+#: the audit's work budget per table, in search steps (see _Audit)
+SUPPRESSION_BUDGET = 60_000
+
+
 class _Audit:
     """Can a reader work out a small count? An exact search over the hidden cells of its
     block (the hidden cells linked to it by relations and bounds): interval propagation and
     branching from the true values, at most `limit` steps per question; a search that runs
-    out of steps counts as "can be worked out", so it hides more, never less."""
+    out of steps counts as "can be worked out", so it hides more, never less.
+
+    `budget` caps the work of the whole audit (search steps, and LP_STEPS per solver call):
+    once it is spent, every question is answered "can be worked out" without looking, so a
+    table of any shape is suppressed in bounded time, hiding more rather than less."""
 
     def __init__(self, forms: list[Form], values: Mapping[Cell, int], min_cell: int,
-                 limit: int) -> None:
+                 limit: int, budget: int = 60_000, relax: bool = True) -> None:
         self.forms = forms
         self.values = values
         self.k = min_cell
@@ -238,6 +272,9 @@ class _Audit:
         self.witnessed: set[Cell] = set()  # cells shown to have another possible value
         self.accepted: set[Cell] = set()
         self.nodes = 0
+        self.node_limit = limit
+        self.budget = self.left = budget  # steps for the whole audit, and what is left
+        self.relax = relax  # False: the exhaustive search alone (bench/suppression.py)
         self.order = {cell: index for index, cell in enumerate(values)}
         self.touching: dict[Cell, list[Form]] = defaultdict(list)
         for form in forms:
@@ -275,9 +312,24 @@ class _Audit:
                  and cell not in self.witnessed and self.free(cell, marks) is False}
         return {cell: mark for cell, mark in marks.items() if cell not in known}
 
-    def free(self, cell: Cell, marks: Mapping[Cell, str]) -> bool | None:
+    def free(self, cell: Cell, marks: Mapping[Cell, str], *, witness: bool = True
+             ) -> bool | None:
         """True when a reader has at least two values for `cell` (hidden in `marks`), False
-        when it has one, None when the search gave up."""
+        when it has one, None when the search gave up. With `witness`, the cells of the
+        other table found are recorded as free.
+
+        A short search first (QUICK_NODES steps a side, fewer in a large block), which
+        settles the small blocks and finds the easy witnesses.
+        Then the linear relaxation (`_linear_range`): the least and greatest value `cell`
+        takes over the reader's constraints with fractions allowed. Every table the reader
+        accepts lies inside it, so when both round to the true value the count is pinned;
+        when an optimum is a whole-number table with another value for `cell`, that table
+        is the witness. Only in between does the full search run, on the range left. (On
+        these sums and bounds the relaxation is usually exact. The question that led to it,
+        a monitoring page of 3,000 cases in bench/load.py, took 112 s of search: 1,691
+        proofs that a count was pinned, each an exhaustive search.)"""
+        if self.left <= 0:
+            return None
         block = sorted(self.block(cell, marks), key=self.order.__getitem__)  # deterministic
         forms = {id(form): form for c in block for form in self.touching[c]}
         constraints = []
@@ -287,28 +339,52 @@ class _Audit:
             constraints.append((hidden, constant, equality))
         domains = {c: (1, self.k - 1) if marks[c] != OTHERS else (1, self.ceiling)
                    for c in block}
-        truth = self.values[cell]
         low, high = domains[cell]
-        answer: bool | None = False
+        if not self.relax:
+            return self._sides(cell, domains, constraints, low, high, self.limit, witness)
+        quick = QUICK_NODES if len(block) <= QUICK_BLOCK else QUICK_NODES_LARGE
+        answer = self._sides(cell, domains, constraints, low, high, quick, witness)
+        if answer is not None:
+            return answer
+        self.left -= LP_STEPS
+        relaxed = _linear_range(cell, block, constraints, domains)
+        if relaxed is not None:
+            least, most, optima = relaxed
+            for found in optima:
+                if found[cell] != self.values[cell]:
+                    self._witness(found, witness)
+                    return True
+            low, high = max(low, least), min(high, most)
+        return self._sides(cell, domains, constraints, low, high, self.limit, witness)
+
+    def _sides(self, cell: Cell, domains: dict[Cell, tuple[int, int]], constraints: list,
+               low: int, high: int, limit: int, witness: bool) -> bool | None:
+        """Search for a table in which `cell` is below its true value, then above (within
+        low..high), at most `limit` steps a side."""
+        truth, answer = self.values[cell], False
         for side in ((low, truth - 1), (truth + 1, high)):
             if side[0] > side[1]:
                 continue
-            self.nodes = 0
+            self.nodes, self.node_limit = 0, limit
             try:
                 found = self._search({**domains, cell: side}, constraints)
             except _GiveUp:
                 answer = None
                 continue
             if found is not None:
-                self.witnessed |= {c for c, (value, _) in found.items()
-                                   if value != self.values[c]}
+                self._witness({c: value for c, (value, _) in found.items()}, witness)
                 return True
         return answer
+
+    def _witness(self, table: Mapping[Cell, int], record: bool) -> None:
+        if record:
+            self.witnessed |= {c for c, value in table.items() if value != self.values[c]}
 
     def _search(self, domains: dict[Cell, tuple[int, int]],
                 constraints: list) -> dict[Cell, tuple[int, int]] | None:
         self.nodes += 1
-        if self.nodes > self.limit:
+        self.left -= 1
+        if self.nodes > self.node_limit or self.left < 0:
             raise _GiveUp
         if not _propagate(domains, constraints):
             return None
@@ -331,6 +407,43 @@ class _Audit:
                 if found is not None:
                     return found
         return None
+
+
+def _linear_range(cell: Cell, block: list[Cell], constraints: list,
+                  domains: Mapping[Cell, tuple[int, int]]
+                  ) -> tuple[int, int, list[dict[Cell, int]]] | None:
+    """The least and greatest whole value `cell` can take when the hidden cells of `block`
+    may be fractions within `domains` under `constraints` (hidden terms · values ≤ or =
+    constant), rounded inwards, with the optima that are whole-number tables; None when
+    the solver does not answer (the caller then searches the whole range)."""
+    import numpy as np
+    from scipy.optimize import linprog
+
+    index = {c: i for i, c in enumerate(block)}
+    rows: dict[bool, tuple[list[list[float]], list[float]]] = {True: ([], []), False: ([], [])}
+    for hidden, constant, equality in constraints:
+        row = [0.0] * len(block)
+        for c, a in hidden:
+            row[index[c]] += a
+        rows[equality][0].append(row)
+        rows[equality][1].append(constant)
+    arrays = {"A_eq": np.array(rows[True][0]) if rows[True][0] else None,
+              "b_eq": rows[True][1] or None,
+              "A_ub": np.array(rows[False][0]) if rows[False][0] else None,
+              "b_ub": rows[False][1] or None}
+    objective = np.zeros(len(block))
+    objective[index[cell]] = 1.0
+    bounds = [domains[c] for c in block]
+    ends, whole = [], []
+    for sign in (1.0, -1.0):
+        result = linprog(sign * objective, bounds=bounds, method="highs", **arrays)
+        if result.status != 0:
+            return None
+        ends.append(sign * result.fun)
+        rounded = np.rint(result.x)
+        if np.all(np.abs(result.x - rounded) < 1e-7):
+            whole.append({c: int(rounded[i]) for c, i in index.items()})
+    return math.ceil(ends[0] - 1e-7), math.floor(ends[1] + 1e-7), whole
 
 
 def _propagate(domains: dict[Cell, tuple[int, int]], constraints: list) -> bool:
