@@ -2,7 +2,8 @@
 
     python -m bench.load [--minutes 10] [--cases 100000] [--processes 2] [--clients 20]
                          [--think 0.2] [--sample-seconds 10] [--database sqlite|postgresql]
-                         [--scratch DIR] [--postgres-url URL] [--max-slope 1.0] [--json]
+                         [--scratch DIR] [--postgres-url URL] [--max-slope 1.0]
+                         [--probe DIR [--probe-trace FRAMES]] [--json]
 
 The database is bench/web.py's (`build`: 19 Brussels OCMWs, `--cases` cases by bulk insert,
 30% open), and the app runs as bench/web.py runs it (`server`: `domus serve` without its
@@ -59,6 +60,12 @@ cache, Jinja's templates, SQLite's page cache). The "no growth" check flags a sl
 contacts = successful contact POSTs (web and API), new `view` audit rows = Case pages and
 API case answers, new letters = letters made, new cases = notices created; and the server's
 log must hold no traceback. Exit status 1 if any check fails.
+
+`--probe DIR` says where the memory goes: bench/memprobe's sitecustomize runs in every
+server process and samples, beside the kernel's RSS, glibc malloc's bytes in use and free,
+Python's allocated blocks and objects, and SQLite's own memory count; the report gives
+each layer's second and last minute and its slope, summed over the web processes
+(`--probe-trace N` adds tracemalloc's top growing lines, at a cost in speed).
 """
 
 from __future__ import annotations
@@ -593,6 +600,8 @@ class Options:
     sample_seconds: float = 10.0
     seed: int = 5
     max_slope: float = MAX_SLOPE_MB_PER_MIN
+    probe: Path | None = None  # a folder: bench/memprobe in every server process
+    probe_trace: int = 0  # tracemalloc frames in the probe (0: off)
 
 
 def slope(points: list[tuple[float, float]]) -> float:
@@ -609,7 +618,8 @@ def run_load(url: str, engine: Engine, options: Options, folder: Path) -> dict[s
     """Serve the app on `url`'s database, put it under the mixed load for
     `options.minutes`, sample it, and check what the writes left."""
     prepare_people(engine, options.clients)
-    with server(url, options.processes, folder) as (port, pid):
+    with server(url, options.processes, folder, options.probe,
+                options.probe_trace) as (port, pid):
         users = people(port, engine, options.clients, options.seed)
         before = landed(engine)
         tally, samples = Tally(), []
@@ -688,11 +698,44 @@ def summarize(options: Options, tally: Tally, samples: list[Sample], before: dic
                          max(s.load_average for s in samples)],
         "landed": delta, "expected": expected, "server_tracebacks": tracebacks,
         "samples": [s.__dict__ for s in samples]}
+    if options.probe is not None:
+        result["probe"] = probe_summary(options.probe)
     result["writes_landed"] = delta == expected
     result["growth_flagged"] = result["anon_slope_mb_per_min"] > options.max_slope
     result["passed"] = (errors == 0 and result["writes_landed"] and not tracebacks
                         and not result["growth_flagged"])
     return result
+
+
+#: bench/memprobe's fields, in the order the report shows them (MB, or counts)
+PROBE_FIELDS = ("RssAnon", "malloc_arena_mb", "malloc_used_mb", "malloc_free_mb",
+                "malloc_mmap_mb", "outside_malloc_mb", "sqlite_mb", "py_blocks", "gc_objects")
+
+
+def probe_summary(folder: Path) -> dict[str, dict[str, float]]:
+    """Per layer, summed over the web processes (each probe file is one process; the parent,
+    which serves nothing, is left out by its tiny heap): the mean of the first minute after
+    the first, the mean of the last minute and the least-squares slope per minute after
+    the first minute, the same window as the RssAnon check."""
+    rows = [[json.loads(line) for line in path.read_text().splitlines() if line]
+            for path in sorted(folder.glob("probe-*.jsonl"))]
+    rows = [r for r in rows if r and max(x.get("RssAnon", 0) for x in r) > 60]
+    summary: dict[str, dict[str, float]] = {}
+    for name in PROBE_FIELDS:
+        start = end = rate = 0.0
+        for process in rows:
+            settled = [(x["t"] / 60, x[name]) for x in process if x["t"] >= 60 and name in x]
+            if len(settled) < 2:
+                continue
+            last_t = settled[-1][0]
+            early = [y for t, y in settled if t < 2] or [settled[0][1]]
+            late = [y for t, y in settled if t >= last_t - 1]
+            start += sum(early) / len(early)
+            end += sum(late) / len(late)
+            rate += slope(settled)
+        summary[name] = {"second_minute": start, "last_minute": end, "slope_per_min": rate}
+    summary["processes"] = {"count": float(len(rows))}
+    return summary
 
 
 def report(r: dict[str, Any], database: str, built: dict[str, Any]) -> None:
@@ -723,6 +766,13 @@ def report(r: dict[str, Any], database: str, built: dict[str, Any]) -> None:
           f"tracebacks in the server log: {r['server_tracebacks']}")
     for example in r["error_examples"]:
         print(f"  error: {example}")
+    if "probe" in r:
+        print(f"  memory by layer ({r['options']['probe']}), the web processes summed: "
+              "second minute → last minute, slope per minute")
+        for name in PROBE_FIELDS:
+            f = r["probe"][name]
+            print(f"    {name:<15} {f['second_minute']:>14,.1f} → {f['last_minute']:>14,.1f}"
+                  f"  {f['slope_per_min']:>+12,.2f}/min")
     print("  samples:")
     print("  " + SAMPLE_HEAD)
     for s in r["samples"]:
@@ -781,10 +831,17 @@ def main() -> None:
                              "and run on a copy of it")
     parser.add_argument("--postgres-url", default=POSTGRES_ADMIN_URL)
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    parser.add_argument("--probe", type=Path, default=None,
+                        help="a folder: sample each server process's memory by layer "
+                             "(kernel, malloc, Python, SQLite) into it (bench/memprobe)")
+    parser.add_argument("--probe-trace", type=int, default=0, metavar="FRAMES",
+                        help="with --probe: tracemalloc with this many frames; the places "
+                             "that grew most since minute 2 go to trace-PID.txt (slower)")
     args = parser.parse_args()
     options = Options(minutes=args.minutes, processes=args.processes, clients=args.clients,
                       think=args.think, sample_seconds=args.sample_seconds, seed=args.seed,
-                      max_slope=args.max_slope)
+                      max_slope=args.max_slope, probe=args.probe,
+                      probe_trace=args.probe_trace)
     say(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="domus-bench-load-") as temporary:
         folder = Path(temporary)

@@ -521,11 +521,18 @@ def tree_cpu_seconds(pid: int) -> tuple[float, float]:
 
 
 @contextmanager
-def server(url: str, workers: int, folder: Path) -> Iterator[tuple[int, int]]:
-    """uvicorn serving the app on 127.0.0.1 and a free port; yields (port, pid)."""
+def server(url: str, workers: int, folder: Path, probe: Path | None = None,
+           probe_trace: int = 0) -> Iterator[tuple[int, int]]:
+    """uvicorn serving the app on 127.0.0.1 and a free port; yields (port, pid). With
+    `probe` (a folder), bench/memprobe's sitecustomize samples each server process's memory
+    by layer into it (bench/load.py --probe)."""
     port = free_port()
     env = {**os.environ, "DOMUS_DATABASE_URL": url, "DOMUS_SECRET_KEY": SECRET_KEY,
            "DOMUS_DATA_DIR": str(folder / "data"), "PYTHONPATH": str(ROOT)}
+    if probe is not None:
+        probe.mkdir(parents=True, exist_ok=True)
+        env.update(PYTHONPATH=f"{ROOT / 'bench' / 'memprobe'}{os.pathsep}{ROOT}",
+                   DOMUS_MEMPROBE_DIR=str(probe), DOMUS_MEMPROBE_TRACE=str(probe_trace))
     command = [sys.executable, "-m", "bench.web", "--serve", str(port),
                "--workers", str(workers)]
     log = (folder / f"server-{port}.log").open("w")

@@ -73,6 +73,13 @@ SERVE_THREADS = 4
 #: grew to about 300 MB in ten minutes, against 165 MB with 4 MB and no loss of speed).
 #: An upload ingested by the web process itself gets the smaller cache too.
 SERVE_SQLITE_CACHE_KIB = 4 * 1024
+#: SQLite's memory in all of a web process's connections together (bytes; a soft limit:
+#: past it SQLite recycles cache pages before taking more). With 4 MB per connection alone,
+#: the caches of the pooled connections kept filling with the pages of random cases for
+#: the whole ten minutes of bench/load.py (SQLite's own count, bench/memprobe: 17 → 20 MB
+#: over both processes, most of the heap's growth that was left); the cap makes that a
+#: plateau reached in minutes.
+SERVE_SQLITE_HEAP_BYTES = 8 * 2**20
 
 
 def tune_for_serving(app: FastAPI) -> FastAPI:
@@ -99,6 +106,7 @@ def tune_for_serving(app: FastAPI) -> FastAPI:
 def _serving_cache(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA cache_size=-{SERVE_SQLITE_CACHE_KIB}")
+    cursor.execute(f"PRAGMA soft_heap_limit={SERVE_SQLITE_HEAP_BYTES}")  # the process's
     cursor.close()
 
 
