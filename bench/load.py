@@ -713,13 +713,16 @@ PROBE_FIELDS = ("RssAnon", "malloc_arena_mb", "malloc_used_mb", "malloc_free_mb"
 
 
 def probe_summary(folder: Path) -> dict[str, dict[str, float]]:
-    """Per layer, summed over the web processes (each probe file is one process; the parent,
-    which serves nothing, is left out by its tiny heap): the mean of the first minute after
-    the first, the mean of the last minute and the least-squares slope per minute after
-    the first minute, the same window as the RssAnon check."""
+    """Per layer, summed over the web processes (each probe file is one process: those
+    multiprocessing calls "domus web N", or with one web process the processes of more than
+    60 MB of heap, which leaves out the parent and helpers that serve nothing): the mean of
+    the first minute after the first, the mean of the last minute and the least-squares
+    slope per minute after the first minute, the same window as the RssAnon check."""
     rows = [[json.loads(line) for line in path.read_text().splitlines() if line]
             for path in sorted(folder.glob("probe-*.jsonl"))]
-    rows = [r for r in rows if r and max(x.get("RssAnon", 0) for x in r) > 60]
+    rows = [r for r in rows if r]
+    web = [r for r in rows if str(r[-1].get("process", "")).startswith("domus web")]
+    rows = web or [r for r in rows if max(x.get("RssAnon", 0) for x in r) > 60]
     summary: dict[str, dict[str, float]] = {}
     for name in PROBE_FIELDS:
         start = end = rate = 0.0

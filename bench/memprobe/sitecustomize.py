@@ -18,6 +18,8 @@ DIR/probe-PID.jsonl with what each layer holds:
 - SQLite: sqlite3_memory_used() of the libsqlite3 this process loaded (page caches,
   statements, schema of every connection).
 
+and the process's name in multiprocessing ("domus web 1": bench/load.py sums those).
+
 With DOMUS_MEMPROBE_TRACE=N (frames, e.g. 1), tracemalloc is on from start-up; at each
 sample after DOMUS_MEMPROBE_BASELINE seconds (default 120) the first such snapshot is the
 baseline and DIR/trace-PID.txt is rewritten with the 30 places whose allocations grew the
@@ -76,11 +78,19 @@ def _status() -> dict[str, float]:
     return fields
 
 
+def _process_name() -> str:
+    """multiprocessing's name for this process ("domus web 1" for `domus serve`'s web
+    processes, domus/serve.py), read only if the process imported it."""
+    module = sys.modules.get("multiprocessing")
+    return module.current_process().name if module is not None else "MainProcess"
+
+
 def _sample(libc, started: float) -> dict[str, object]:  # type: ignore[no-untyped-def]
     row: dict[str, object] = {"t": round(time.monotonic() - started, 1), **_status(),
                               "py_blocks": sys.getallocatedblocks(),
                               "gc_objects": len(gc.get_objects()),
-                              "threads": threading.active_count()}
+                              "threads": threading.active_count(),
+                              "process": _process_name()}
     if libc is not None:
         info = libc.mallinfo2()
         row.update(malloc_used_mb=(info.uordblks + info.hblkhd) / 2**20,
