@@ -26,8 +26,11 @@ has no case, only records tied to none).
 The erasure (`erase_person`) is the retention job's pseudonymisation (services/retention.py)
 done now, for these cases, plus every record tied to no case that names the person (a
 quarantined record's text and parsed copy, its errors' wording; an imported row; a digest's
-text) and the files under the data directory that name them (letters, batch copies,
-uploads: those are copies, the receipts keep every other household's records). The audit
+text) and the files under the data directory that name them in their text or their file
+name (letters, batch copies, uploads: those are copies, the receipts keep every other
+household's records). An imported file named after the person (`batches.source`, a
+quarantined record's `source`) gets a neutral name, the same for every row of that file:
+`erased-` and the start of the file's SHA-256, its extension and partition kept. The audit
 log keeps every row (it holds no tenant data) and gets one "erased" row per case; the
 reason goes to the case's history as an "erasure" event, written already redacted so no
 later redaction drops it, and it may not name the person. The statistics read only what
@@ -244,7 +247,7 @@ def mentions(connection: Connection, person: Person) -> Mentions:
                   connection.execute(select(c.court, c.docket_number)
                                      .where(c.id.in_(person.case_ids)))]
     rows = connection.execute(
-        select(r.id, r.raw, r.outcome, r.received_at, r.record_no, r.line_no,
+        select(r.id, r.raw, r.outcome, r.received_at, r.record_no, r.line_no, r.source_sha256,
                q.id.label("quarantine_id"), q.data, q.errors, q.source, q.created_at,
                q.resolved_at)
         .outerjoin(t.quarantine, q.receipt_id == r.id)
@@ -451,8 +454,10 @@ def erase_person(engine: Engine, person: Person, *, reason: str, actor: Actor,
         found = mentions(connection, person)
         counts["other_records"] = _erase_receipts(connection, found.receipts)
         counts["digests"] = _erase_digests(connection, found.digests)
+        counts["file_names"] = _erase_source_names(connection, person, found.receipts)
     counts["copies"] = remove_copies(data_dir, person)
-    if not ids and (counts["other_records"] or counts["digests"] or counts["copies"]):
+    if not ids and (counts["other_records"] or counts["digests"] or counts["copies"]
+                    or counts["file_names"]):
         _audit(engine, [], actor, ERASE_ACTION, now)  # records of no case: still audited
     return {"person": {"case_ids": list(person.case_ids)}, "erased_cases": ids,
             "erased_at": now.isoformat(), **counts}
@@ -513,9 +518,67 @@ def _erase_digests(connection: Connection, found: list[dict[str, Any]]) -> int:
     return len(ids)
 
 
+def _erase_source_names(connection: Connection, person: Person,
+                        erased: list[dict[str, Any]]) -> int:
+    """Give a neutral name to the import runs and quarantined records whose file name names
+    the person (at least two words, as for records), and in each run's summary to that
+    file name and to the reasons given for the `erased` records (a reason may quote a
+    value); how many rows were renamed."""
+    wanted = person.words()
+    if len(wanted) < 2:
+        wanted = []
+    b, q, r = t.batches.c, t.quarantine.c, t.receipts.c
+    renamed = 0
+    for row in connection.execute(select(q.id, q.source, r.source_sha256)
+                                  .join(t.receipts, r.id == q.receipt_id)).all():
+        if names(row.source, wanted):
+            connection.execute(update(t.quarantine).where(q.id == row.id).values(
+                source=neutral_source(row.source, row.source_sha256)))
+            renamed += 1
+    records = {(row["source_sha256"], row["record_no"]) for row in erased}
+    for row in connection.execute(select(b.id, b.source, b.sha256, b.summary)).all():
+        summary = _scrubbed_summary(row.summary, row.sha256, records, wanted)
+        source = neutral_source(row.source, row.sha256) if names(row.source, wanted) \
+            else row.source
+        if source != row.source or summary != row.summary:
+            connection.execute(update(t.batches).where(b.id == row.id)
+                               .values(source=source, summary=summary))
+            renamed += source != row.source
+    return renamed
+
+
+def _scrubbed_summary(summary: Any, sha256: str, records: set[tuple[str, int]],
+                      wanted: list[str]) -> Any:
+    """A run's summary with the erased records' reasons and a file name naming the person
+    replaced (the counts stay)."""
+    if not isinstance(summary, dict) or not summary.get("quarantined"):
+        return summary
+    quarantined = []
+    for entry in summary["quarantined"]:
+        entry = dict(entry)
+        if (sha256, entry.get("record")) in records:
+            entry["reason"] = "[erased]"
+            entry["errors"] = [{"field": e.get("field"), "reason": "[erased]"}
+                               for e in entry.get("errors") or [] if isinstance(e, dict)]
+        if names(str(entry.get("file", "")), wanted):
+            entry["file"] = neutral_source(str(entry["file"]), sha256)
+        quarantined.append(entry)
+    return {**summary, "quarantined": quarantined}
+
+
+def neutral_source(source: str, sha256: str) -> str:
+    """`/in/El Idrissi Amina.csv (partition 2 of 4)` → `erased-3f2a…9c.csv (partition 2 of
+    4)`: the same for every row of one file, so the import pages still group its runs."""
+    partition = re.search(r" \(partition \d+ of \d+\)$", source)
+    base = source[:partition.start()] if partition else source
+    extension = re.search(r"\.[A-Za-z0-9]{1,8}$", base)
+    return (f"erased-{sha256[:16]}{extension.group() if extension else ''}"
+            f"{partition.group() if partition else ''}")
+
+
 def remove_copies(data_dir: Path, person: Person) -> int:
-    """Delete the files under the data directory's copy folders that name the person (and
-    the PDF made from a Word file that does)."""
+    """Delete the files under the data directory's copy folders that name the person in
+    their text or their file name (and the PDF made from a Word file that does)."""
     wanted, removed = person.words(), 0
     if len(wanted) < 2:
         return 0
@@ -523,7 +586,8 @@ def remove_copies(data_dir: Path, person: Person) -> int:
         for parent, _, files in os.walk(data_dir / folder, followlinks=False):
             for file_name in files:
                 path = Path(parent) / file_name
-                if path.is_symlink() or not names(file_text(path), wanted):
+                if path.is_symlink() or not (names(file_name, wanted)
+                                             or names(file_text(path), wanted)):
                     continue
                 path.unlink()
                 removed += 1

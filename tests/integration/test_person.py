@@ -75,7 +75,10 @@ def traces(domus: Domus, needles: tuple[str, ...], *, unless: str | None = None)
                                  json.dumps(value, ensure_ascii=False, default=str))
                     found += [f"{table.name}.{column.name}: {needle}"
                               for needle in wanted if needle in shown]
-    for path in sorted(domus.settings.data_dir.rglob("*")):
+    root = domus.settings.data_dir
+    for path in sorted(root.rglob("*")):
+        named = fold(str(path.relative_to(root)))
+        found += [f"file name {path}: {needle}" for needle in wanted if needle in named]
         if path.is_file():
             shown = fold(file_text(path))
             found += [f"{path}: {needle}" for needle in wanted if needle in shown]
@@ -157,13 +160,18 @@ def test_a_name_that_may_be_two_people_is_listed_not_guessed(
 
 
 def test_the_erasure_leaves_no_trace_keeps_the_audit_trail_and_the_figures(
-        domus: Domus, region: dict[str, str]) -> None:
+        domus: Domus, region: dict[str, str], tmp_path: Path) -> None:
     data = domus.settings.data_dir
     for name, text in (("incoming/upload.csv", "Vredegerecht;26A1;El Idrissi;Amina;1984-03-02"),
                        ("incoming/other.csv", "Vredegerecht;26A2;Peeters;Jan"),
-                       ("letters/batch/2026-11-23/26A1.txt", "Amina El Idrissi")):
+                       ("letters/batch/2026-11-23/26A1.txt", "Amina El Idrissi"),
+                       ("incoming/fax Amina El Idrissi.csv", "Vredegerecht;26A1")):
         (data / name).parent.mkdir(parents=True, exist_ok=True)
         (data / name).write_text(text, encoding="utf-8")
+    # a file the registry named after her: its import run and its quarantined record
+    ingest(domus, tmp_path / "El Idrissi Amina (griffie).jsonl",
+           [petition("26A1", hearing_at="someday"),
+            test_retention.other_household("26A9", hearing_at="later")])
     assert len(traces(domus, AMINA)) > 20
     before = figures(domus)
     with domus.engine.connect() as connection:
@@ -173,13 +181,25 @@ def test_the_erasure_leaves_no_trace_keeps_the_audit_trail_and_the_figures(
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["erased_cases"] == [region["26A1"]]
-    assert (report["other_records"], report["digests"], report["copies"]) == (2, 1, 2)
+    assert (report["other_records"], report["digests"], report["copies"]) == (3, 1, 3)
+    assert report["file_names"] == 3  # the run and both records quarantined from that file
     assert report["letter_files"] == 1
     # Hassan's petition (26A4) has the builder's phone, birth date and landlord too
     assert traces(domus, AMINA, unless="Hassan") == []
     assert traces(domus, ("Amina", "Idrissi", "amina@mail.be", "pregnant")) == []
     assert figures(domus) == before
     assert (data / "incoming" / "other.csv").exists()  # the others' data stays
+    with domus.engine.connect() as connection:  # Peeters's record from her file stays, renamed
+        kept = connection.execute(select(t.quarantine.c.source, t.quarantine.c.data)
+                                  .where(t.quarantine.c.data.is_not(None))).all()
+        runs = dict(connection.execute(select(t.batches.c.source, t.batches.c.summary)).all())
+    renamed = [source for source, record in kept if "Peeters" in json.dumps(record)]
+    assert len(renamed) == 1 and re.fullmatch(r"erased-[0-9a-f]{16}\.jsonl", renamed[0])
+    # the run and its records still share one name; her record's reason is gone from the
+    # run's summary (a reason may quote a value), Peeters's stays
+    assert [(q["file"], q["record"], q["reason"] == "[erased]")
+            for q in runs[renamed[0]]["quarantined"]] == [(renamed[0], 1, True),
+                                                          (renamed[0], 2, False)]
     left = everything(domus)
     assert "Peeters" in left and "Hassan" in left and "Rue Royale" in left
     with domus.engine.connect() as connection:
