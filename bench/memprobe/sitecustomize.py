@@ -107,10 +107,13 @@ def _sample(libc, started: float) -> dict[str, object]:  # type: ignore[no-untyp
 
 
 def _trace(folder: str, baseline: list, frames: int) -> None:  # type: ignore[type-arg]
+    import linecache
     import tracemalloc
 
+    # the probe's own: tracemalloc, and the source lines linecache keeps for format() below
     snapshot = tracemalloc.take_snapshot().filter_traces(
-        (tracemalloc.Filter(False, tracemalloc.__file__),))
+        (tracemalloc.Filter(False, tracemalloc.__file__),
+         tracemalloc.Filter(False, linecache.__file__)))
     if not baseline:
         baseline.append(snapshot)
         return
