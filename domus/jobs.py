@@ -7,7 +7,6 @@ and waited for; a run that fails or crashes raises `domus.deploy.RunFailed`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from sqlalchemy import Engine, func, or_, select
 from domus.bootstrap import prepare_prefect, run_flow, stderr_say
 from domus.settings import Settings
 from services.readers import SUFFIXES, UnreadableFile
-from services.summary import IntakeSummary
+from services.summary import IntakeSummary, split_partition
 from store import tables as t
 
 
@@ -80,7 +79,7 @@ def _summary_of_run(engine: Engine, paths: list[str], now: datetime,
         rows = connection.execute(select(batches.source, batches.summary, batches.finished_at)
                                   .where(batches.id > after, batches.started_at == now,
                                          of_paths).order_by(batches.id)).all()
-    found = {re.sub(r" \(partition \d+ of \d+\)$", "", row.source) for row in rows}
+    found = {split_partition(row.source)[0] for row in rows}
     if found != set(paths) or not all(row.finished_at and row.summary for row in rows):
         from domus.deploy import RunFailed
 

@@ -57,6 +57,7 @@ from sqlalchemy import Connection, Engine, or_, select, update
 
 from domain.access import Actor
 from services.retention import MARK, scrub_cases
+from services.summary import split_partition
 from store import tables as t
 
 #: what the raw text of an erased record tied to no case becomes
@@ -569,11 +570,9 @@ def _scrubbed_summary(summary: Any, sha256: str, records: set[tuple[str, int]],
 def neutral_source(source: str, sha256: str) -> str:
     """`/in/El Idrissi Amina.csv (partition 2 of 4)` → `erased-3f2a…9c.csv (partition 2 of
     4)`: the same for every row of one file, so the import pages still group its runs."""
-    partition = re.search(r" \(partition \d+ of \d+\)$", source)
-    base = source[:partition.start()] if partition else source
+    base, partition = split_partition(source)
     extension = re.search(r"\.[A-Za-z0-9]{1,8}$", base)
-    return (f"erased-{sha256[:16]}{extension.group() if extension else ''}"
-            f"{partition.group() if partition else ''}")
+    return f"erased-{sha256[:16]}{extension.group() if extension else ''}{partition}"
 
 
 def remove_copies(data_dir: Path, person: Person) -> int:

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+#: how a batch of one partition of a file is named (services/intake.py `start_batch`)
+_PARTITION = re.compile(r" \(partition \d+ of \d+\)$")
+
+
+def split_partition(source: str) -> tuple[str, str]:
+    """A batch's source → (the file, " (partition 2 of 4)" or "")."""
+    found = _PARTITION.search(source)
+    return (source[:found.start()], found.group()) if found else (source, "")
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from services.access import may_read
 from services.intake import owner_of
 from services.letter_templates import TemplateError, TemplateVersion, check_kind
 from services.readers import SUFFIXES, UnreadableFile
-from services.summary import IntakeSummary
+from services.summary import IntakeSummary, split_partition
 from store import tables as t
 
 #: the largest notice file the web app takes
@@ -333,7 +333,7 @@ def _view(ref: str, source: str, rows: list[Any], runs: IntakeRuns | None) -> Ba
 
 
 def _base_source(source: str) -> str:
-    return re.sub(r" \(partition \d+ of \d+\)$", "", source)
+    return split_partition(source)[0]
 
 
 def file_label(source: str) -> str:

@@ -54,16 +54,16 @@ def _libc():  # type: ignore[no-untyped-def]
         return None
 
 
-def _sqlite_used() -> int | None:
-    """sqlite3_memory_used() of the SQLite library _sqlite3 is linked against (a shared
-    library is loaded once per process, so this is the same instance's counter)."""
+def _sqlite():  # type: ignore[no-untyped-def]
+    """The SQLite library _sqlite3 is linked against (a shared library is loaded once per
+    process, so its sqlite3_memory_used() counts the connections' memory), looked up once:
+    find_library runs ldconfig."""
     try:
         import _sqlite3  # noqa: F401  (loads libsqlite3 into the process)
 
-        name = ctypes.util.find_library("sqlite3") or "libsqlite3.so.0"
-        lib = ctypes.CDLL(name)
+        lib = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
         lib.sqlite3_memory_used.restype = ctypes.c_int64
-        return int(lib.sqlite3_memory_used())
+        return lib
     except (OSError, AttributeError, ImportError):
         return None
 
@@ -85,7 +85,7 @@ def _process_name() -> str:
     return module.current_process().name if module is not None else "MainProcess"
 
 
-def _sample(libc, started: float) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _sample(libc, sqlite, started: float) -> dict[str, object]:  # type: ignore[no-untyped-def]
     row: dict[str, object] = {"t": round(time.monotonic() - started, 1), **_status(),
                               "py_blocks": sys.getallocatedblocks(),
                               "gc_objects": len(gc.get_objects()),
@@ -100,9 +100,8 @@ def _sample(libc, started: float) -> dict[str, object]:  # type: ignore[no-untyp
         # beyond malloc's arenas and maps is mostly Python's small objects (and stacks)
         row["outside_malloc_mb"] = (row.get("RssAnon", 0.0)  # type: ignore[operator]
                                     - (info.arena + info.hblkhd) / 2**20)
-    used = _sqlite_used()
-    if used is not None:
-        row["sqlite_mb"] = used / 2**20
+    if sqlite is not None:
+        row["sqlite_mb"] = int(sqlite.sqlite3_memory_used()) / 2**20
     return row
 
 
@@ -130,11 +129,11 @@ def _trace(folder: str, baseline: list, frames: int) -> None:  # type: ignore[ty
 
 
 def _run(folder: str, every: float, frames: int, baseline_after: float) -> None:
-    libc, started, baseline = _libc(), time.monotonic(), []
+    libc, sqlite, started, baseline = _libc(), _sqlite(), time.monotonic(), []
     path = os.path.join(folder, f"probe-{os.getpid()}.jsonl")
     while True:
         time.sleep(every)
-        row = _sample(libc, started)
+        row = _sample(libc, sqlite, started)
         with open(path, "a") as out:
             out.write(json.dumps(row) + "\n")
         if frames and row["t"] >= baseline_after:  # type: ignore[operator]

@@ -18,13 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import domain.statistics as statistics_module
+from bench.suppression import table_of
 from domain.statistics import (
     OUTCOMES,
     CaseCell,
     DelayCell,
     ReferralCell,
-    count_table,
-    group_key,
     merge_reports,
     report_document,
     statistics,
@@ -222,18 +221,13 @@ def test_an_audit_out_of_budget_still_gives_no_small_count_away(data, k, by, bud
         check_nothing_can_be_worked_out(data, k, by, needless_x=True)
 
 
-def _table(cells, referrals, by):
-    return count_table(cells, referrals, key=(lambda o, c, m: group_key(by, o, c, m))
-                       if by else None)
-
-
 @FAST
 @given(datasets(max_cases=6), st.sampled_from([3, 4, 5]),
        st.sampled_from(["ocmw", "month", "commune", None]))
 def test_the_relaxation_hides_what_the_exhaustive_search_hides(data, k, by):
     """The short search, the linear relaxation and the joint question change the cost of
     the audit, not its answers: the same cells and marks as the exhaustive search alone."""
-    table = _table(data[0], data[2], by)
+    table = table_of(data[0], data[2], by)
     assert suppress(table, k) == suppress(table, k, relax=False, budget=10**9)
 
 
@@ -249,7 +243,7 @@ def test_a_table_that_took_minutes_is_suppressed_as_before_in_bounded_work():
     captured = json.loads(CAPTURED.read_text())
     cells = [CaseCell(*c) for c in captured["cells"]]
     referrals = [ReferralCell(*r) for r in captured["referrals"]]
-    table = _table(cells, referrals, captured["by"])
+    table = table_of(cells, referrals, captured["by"])
     expected = {(row, tuple(column) if isinstance(column, list) else column): mark
                 for row, column, mark in captured["exhaustive_marks"]}
     assert suppress(table, captured["min_cell"], budget=5_000) == expected
